@@ -1,0 +1,219 @@
+"""Typed errors of ispc.
+
+Every failure a caller can cause has its own class, and its message names what
+was wrong. The CLI prints ``str(error)`` on one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class IspcError(Exception):
+    """Base class of every error ispc raises on purpose."""
+
+    #: short machine-readable code, stable across versions (used by ``--json``)
+    code = "error"
+
+
+# --- configuration and plugins -------------------------------------------------
+class ConfigError(IspcError):
+    """The node configuration is invalid (unknown key, wrong type, bad value)."""
+
+    code = "config"
+
+
+class PluginError(IspcError):
+    """A plugin could not be loaded, or two plugins conflict."""
+
+    code = "plugin"
+
+
+class PluginConflict(PluginError):
+    """Two plugins provide the same name for the same kind."""
+
+    code = "plugin_conflict"
+
+
+class NotProvided(PluginError):
+    """Nobody provides the engine / prover / curve / executor asked for."""
+
+    code = "not_provided"
+
+
+# --- resources and requests ----------------------------------------------------
+class RequestError(IspcError):
+    """The request itself is malformed."""
+
+    code = "bad_request"
+
+
+class UnknownResource(RequestError):
+    """No resource with this id is deployed."""
+
+    code = "unknown_resource"
+
+
+class UnknownFunction(RequestError):
+    """The resource exports no function with this name."""
+
+    code = "unknown_function"
+
+
+class InvalidArguments(RequestError):
+    """Arguments do not match the function's signature."""
+
+    code = "invalid_arguments"
+
+
+class UnknownKey(RequestError):
+    """No key with this name exists in the node's key store."""
+
+    code = "unknown_key"
+
+
+class OversizedInput(RequestError):
+    """An input is larger than the configured limit."""
+
+    code = "oversized_input"
+
+
+class DeployError(IspcError):
+    """A resource was refused at deploy time (malformed, unknown imports, ...)."""
+
+    code = "deploy"
+
+
+# --- execution -----------------------------------------------------------------
+class ExecutionError(IspcError):
+    """The program failed while running (a trap, an engine error)."""
+
+    code = "execution"
+
+
+class ProgramTrap(ExecutionError):
+    """The program trapped (unreachable, division by zero, stack overflow, ...)."""
+
+    code = "trap"
+
+
+class HostCallError(ExecutionError):
+    """A host function refused its arguments (bad pointer, bad encoding, ...).
+
+    ``function`` and ``argument`` name the host function and the offending argument.
+    """
+
+    code = "host_call"
+
+    def __init__(self, message: str, *, function: str = "", argument: str = ""):
+        super().__init__(message)
+        self.function = function
+        self.argument = argument
+
+
+class InsufficientFunds(ExecutionError):
+    """The payer's spendable outputs do not cover the amount."""
+
+    code = "insufficient_funds"
+
+
+class LimitExceeded(ExecutionError):
+    """A resource limit was hit while the program ran.
+
+    ``limit`` names the limit, ``used`` and ``allowed`` give the numbers.
+    """
+
+    code = "limit"
+    limit = "limit"
+
+    def __init__(self, message: str, *, used: int | float = 0, allowed: int | float = 0):
+        super().__init__(message)
+        self.used = used
+        self.allowed = allowed
+
+
+class OutOfFuel(LimitExceeded):
+    """The instruction budget (fuel) ran out."""
+
+    code = "out_of_fuel"
+    limit = "fuel"
+
+
+class MemoryLimitExceeded(LimitExceeded):
+    """The program asked for more memory than the policy allows."""
+
+    code = "memory_limit"
+    limit = "memory_pages"
+
+
+class DeadlineExceeded(LimitExceeded):
+    """The wall-clock budget ran out and the program was interrupted."""
+
+    code = "deadline"
+    limit = "wall_time_ms"
+
+
+class HostCallLimitExceeded(LimitExceeded):
+    """The program made more host calls than allowed."""
+
+    code = "host_call_limit"
+    limit = "max_host_calls"
+
+
+class TraceLimitExceeded(LimitExceeded):
+    """The trace grew beyond its byte budget."""
+
+    code = "trace_limit"
+    limit = "max_trace_bytes"
+
+
+class ConcurrencyLimitExceeded(LimitExceeded):
+    """Too many executions are running at once."""
+
+    code = "concurrency_limit"
+    limit = "max_concurrent"
+
+
+class AdmissionDenied(IspcError):
+    """A resource policy refused to admit the execution."""
+
+    code = "admission_denied"
+
+
+class Cancelled(IspcError):
+    """The caller cancelled the call or its deadline passed during an I/O stage."""
+
+    code = "cancelled"
+
+
+# --- ledger, mempool, proofs -----------------------------------------------------
+class LedgerError(IspcError):
+    """A ledger rule was violated."""
+
+    code = "ledger"
+
+
+class TransactionRejected(LedgerError):
+    """The mempool or ledger rejected a transaction; ``reason`` says why."""
+
+    code = "tx_rejected"
+
+    def __init__(self, message: str, *, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class UnknownTransaction(LedgerError):
+    """No transaction with this id is known."""
+
+    code = "unknown_tx"
+
+
+class ProofError(IspcError):
+    """Proving or verification failed."""
+
+    code = "proof"
+
+
+class ProofInvalid(ProofError):
+    """A proof did not verify."""
+
+    code = "proof_invalid"
