@@ -217,3 +217,10 @@ class ProofInvalid(ProofError):
     """A proof did not verify."""
 
     code = "proof_invalid"
+
+
+class CorruptData(IspcError):
+    """Stored data failed its integrity check (a resource whose bytes no longer
+    hash to its id, an unreadable key file)."""
+
+    code = "corrupt"
