@@ -1,0 +1,154 @@
+"""The mempool: validated transactions waiting for the next block, in SQLite.
+
+A transaction is admitted only if it is valid against the ledger *and* does
+not conflict with the transactions already pending: it may not spend an
+outpoint a pending transaction spends, and a state it writes must follow the
+head as updated by pending transactions (so writes to one state chain up in
+arrival order). Validation and insertion happen in one ``BEGIN IMMEDIATE``
+transaction, so two concurrent ``add`` calls cannot both spend one output.
+
+Pending transactions may only spend confirmed outputs (not outputs created by
+other pending transactions).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ispc_core import errors
+from ispc_core.node import txcodec
+from ispc_core.node.ledger import REASON_DOUBLE_SPEND, Ledger, StateHead, _reject
+from ispc_core.proto import transaction_pb2 as pb
+
+REASON_PROOF_INVALID = "proof invalid"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pending(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, tx_id BLOB NOT NULL UNIQUE, raw BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_spends(
+    outpoint TEXT PRIMARY KEY, tx_id BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_states(
+    state_id BLOB NOT NULL, version INTEGER NOT NULL, state_hash BLOB NOT NULL, value BLOB NOT NULL,
+    tx_id BLOB NOT NULL, PRIMARY KEY(state_id, version));
+"""
+
+#: ``verifier(tx, state_output) -> bool``: checks the zk proof of one state output
+ProofVerifier = Callable[[pb.Transaction, pb.StateOutput], bool]
+
+
+class Mempool:
+    """Pending transactions in one SQLite file; safe to use from several threads."""
+
+    def __init__(self, path: Path, ledger: Ledger, proofs_required: bool, *, proof_verifier: ProofVerifier | None = None):
+        self.path = Path(path)
+        self.ledger = ledger
+        self.proofs_required = bool(proofs_required)
+        self.proof_verifier = proof_verifier
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+    def _state_overlay(self) -> dict[bytes, StateHead]:
+        rows = self._conn.execute(
+            "SELECT state_id, version, state_hash, value FROM pending_states ORDER BY state_id, version"
+        ).fetchall()
+        return {bytes(r[0]): StateHead(r[1], bytes(r[2]), bytes(r[3])) for r in rows}  # last version wins
+
+    def add(self, tx: pb.Transaction) -> bytes:
+        """Validate ``tx`` against the ledger and the pending set, store it, and return its id.
+
+        Raises ``TransactionRejected`` (with ``reason``) if it is refused.
+        """
+        if not isinstance(tx, pb.Transaction):
+            raise errors.RequestError(f"a Transaction is expected, got {type(tx).__name__}")
+        txid = txcodec.tx_id(tx)
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                if self._conn.execute("SELECT 1 FROM pending WHERE tx_id = ?", (txid,)).fetchone():
+                    raise _reject("duplicate transaction", f"transaction {txid.hex()} is already pending")
+                spent = {r[0] for r in self._conn.execute("SELECT outpoint FROM pending_spends")}
+                self.ledger.validate(
+                    tx, spent_elsewhere=spent, proofs_required=self.proofs_required,
+                    state_overlay=self._state_overlay(),
+                )
+                self._check_proofs(tx)
+                self._insert(tx, txid)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        return txid
+
+    def _check_proofs(self, tx: pb.Transaction) -> None:
+        if self.proof_verifier is None:
+            return
+        for output in tx.outputs:
+            if output.WhichOneof("content") == "state" and output.state.zk_proof.proof:
+                if not self.proof_verifier(tx, output.state):
+                    raise _reject(REASON_PROOF_INVALID, f"the proof of state {output.state.state_id.hex()} does not verify")
+
+    def _insert(self, tx: pb.Transaction, txid: bytes) -> None:
+        self._conn.execute("INSERT INTO pending(tx_id, raw) VALUES (?, ?)", (txid, txcodec.encode(tx)))
+        for tx_input in tx.inputs:
+            if tx_input.reference_only:
+                continue
+            try:
+                self._conn.execute(
+                    "INSERT INTO pending_spends(outpoint, tx_id) VALUES (?, ?)",
+                    (txcodec.outpoint_key(tx_input.outpoint), txid),
+                )
+            except sqlite3.IntegrityError:  # belt and braces: validate() already checked
+                raise _reject(REASON_DOUBLE_SPEND, f"{txcodec.outpoint_key(tx_input.outpoint)} is already spent") from None
+        for output in tx.outputs:
+            if output.WhichOneof("content") == "state":
+                state = output.state
+                self._conn.execute(
+                    "INSERT INTO pending_states(state_id, version, state_hash, value, tx_id) VALUES (?, ?, ?, ?, ?)",
+                    (state.state_id, state.state_version, txcodec.state_hash(state), state.state_value, txid),
+                )
+
+    def get(self, tx_id: bytes) -> pb.Transaction | None:
+        """A pending transaction by id, or ``None``."""
+        with self._lock:
+            row = self._conn.execute("SELECT raw FROM pending WHERE tx_id = ?", (bytes(tx_id),)).fetchone()
+        return None if row is None else pb.Transaction.FromString(row[0])
+
+    def list(self) -> list[tuple[bytes, pb.Transaction]]:
+        """Every pending transaction as ``(id, tx)``, in arrival order."""
+        with self._lock:
+            rows = self._conn.execute("SELECT tx_id, raw FROM pending ORDER BY seq").fetchall()
+        return [(bytes(r[0]), pb.Transaction.FromString(r[1])) for r in rows]
+
+    def spent_outpoints(self) -> set[str]:
+        """Outpoint keys (``"txidhex:index"``) spent by pending transactions."""
+        with self._lock:
+            return {r[0] for r in self._conn.execute("SELECT outpoint FROM pending_spends")}
+
+    def remove(self, tx_ids: Iterable[bytes]) -> None:
+        """Drop these transactions (unknown ids are ignored), in one transaction."""
+        ids = [(bytes(t),) for t in tx_ids]
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for table in ("pending", "pending_spends", "pending_states"):
+                    self._conn.executemany(f"DELETE FROM {table} WHERE tx_id = ?", ids)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0]
