@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ispc_core.node.keys import KeyStore, NodeKey
-from ispc_core.node.ledger import Block, Ledger
+from ispc_core.node.ledger import Block, Ledger, Utxo
 from ispc_core.node.mempool import Mempool, ProofVerifier
 from ispc_core.node.store import ResourceStore
 from ispc_core.proto import transaction_pb2 as pb
@@ -70,6 +70,11 @@ class Node:
         if self._node_key is None:
             self._node_key = self.keys.get_or_create(NODE_KEY_NAME)
         return self._node_key
+
+    def spendable_utxos(self, address: bytes) -> list[Utxo]:
+        """Confirmed native outputs of ``address`` that no pending transaction spends yet."""
+        spent = self.mempool.spent_outpoints()
+        return [u for u in self.ledger.utxos_of(address) if u.key not in spent]
 
     def submit(self, tx: pb.Transaction) -> bytes:
         """Add a signed transaction to the mempool; return its id (``TransactionRejected`` if refused)."""
