@@ -1,0 +1,375 @@
+"""The ``onnx`` engine: ONNX models as ispc resources, run on onnxruntime's CPU provider.
+
+A model exports one function, ``run``. A call maps named (or positional)
+tensors onto the model's inputs, checks each one against the model's declared
+element type and shape, runs one inference under the call's wall-clock
+deadline, records the canonically encoded outputs in the trace through the
+``result.set`` host function, and returns the encoded inputs and outputs as
+``output_data`` so that they enter the execution result hash.
+
+Configuration keys (read from the node or call configuration when present):
+
+``onnx.allow_nonfinite`` (bool, default ``False``)
+    accept NaN and ±inf in floating-point inputs.
+``onnx.cache_sessions`` (int, default 16) and ``onnx.cache_bytes`` (int, default 256 MiB)
+    bounds of the per-node session cache.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from ispc_core.errors import (
+    ConcurrencyLimitExceeded,
+    DeadlineExceeded,
+    DeployError,
+    ExecutionError,
+    InvalidArguments,
+    OversizedInput,
+    UnknownFunction,
+)
+from ispc_core.specs import EngineCall, EngineResult, FunctionSignature, HostFunction, Limits, ResourceInfo
+
+from ispc_onnx import tensorcodec
+from ispc_onnx.model import ModelSignature, TensorSpec, parse_model, signature_of
+from ispc_onnx.runtime import SessionCache, Watchdog, create_session
+
+KIND = "onnx"
+FUNCTION = "run"
+#: Host function through which the encoded outputs enter the trace.
+RESULT_HOST_FUNCTION = "result.set"
+
+
+def config_value(config: Any, section: str, key: str, default: Any) -> Any:
+    """Read ``section.key`` from whatever configuration object is at hand.
+
+    Accepts ``None``, a mapping (nested ``{"onnx": {"allow_nonfinite": ...}}`` or
+    flat ``{"onnx.allow_nonfinite": ...}``), or an object with ``get`` or with
+    attributes; anything unreadable gives ``default``.
+    """
+    if config is None:
+        return default
+    dotted = f"{section}.{key}"
+    getter = getattr(config, "get", None)
+    if callable(getter):
+        for attempt in (lambda: getter(dotted), lambda: (getter(section) or {}).get(key)):
+            try:
+                value = attempt()
+            except Exception:
+                continue
+            if value is not None:
+                return value
+    sub = getattr(config, section, None)
+    if sub is not None:
+        value = sub.get(key) if isinstance(sub, Mapping) else getattr(sub, key, None)
+        if value is not None:
+            return value
+    return default
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _expected(spec: TensorSpec) -> str:
+    return spec.describe()
+
+
+def coerce_input(spec: TensorSpec, value: Any) -> np.ndarray:
+    """Turn one caller value into an array of ``spec``'s dtype, or :class:`InvalidArguments`.
+
+    numpy arrays must already have the model's dtype (no silent casts). Nested
+    lists and scalars are converted when every element fits the dtype exactly:
+    integers into integer or float inputs, floats only into float inputs,
+    booleans only into bool inputs.
+    """
+    want = np.dtype(spec.dtype)
+    if isinstance(value, np.ndarray):
+        if value.dtype != want:
+            raise InvalidArguments(
+                f"input {spec.name!r}: expected element type {spec.dtype} ({_expected(spec)}), got a {value.dtype} array"
+            )
+        return value
+    if isinstance(value, (bytes, bytearray, str, Mapping)):
+        raise InvalidArguments(
+            f"input {spec.name!r}: expected a {_expected(spec)} tensor (nested lists or a numpy array), "
+            f"got {type(value).__name__}"
+        )
+    try:
+        raw = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidArguments(f"input {spec.name!r}: not a rectangular tensor ({exc})") from None
+    if raw.dtype == object or raw.dtype.kind not in "biuf":
+        raise InvalidArguments(
+            f"input {spec.name!r}: expected a rectangular {_expected(spec)} tensor of numbers, "
+            f"got elements of type {raw.dtype} (ragged lists or non-numbers)"
+        )
+    kind = raw.dtype.kind
+    if want.kind == "b":
+        if kind != "b":
+            raise InvalidArguments(f"input {spec.name!r}: expected bool values ({_expected(spec)}), got {raw.dtype}")
+        return raw.astype(want)
+    if want.kind in "iu":
+        if kind not in "iu":
+            raise InvalidArguments(
+                f"input {spec.name!r}: expected integers of type {spec.dtype} ({_expected(spec)}), got {raw.dtype} values"
+            )
+        info = np.iinfo(want)
+        if raw.size and (raw.min() < info.min or raw.max() > info.max):
+            raise InvalidArguments(
+                f"input {spec.name!r}: values must lie in [{info.min}, {info.max}] for {spec.dtype}, "
+                f"got [{raw.min()}, {raw.max()}]"
+            )
+        return raw.astype(want)
+    # float targets accept ints and floats (not bools)
+    if kind == "b":
+        raise InvalidArguments(f"input {spec.name!r}: expected {spec.dtype} numbers ({_expected(spec)}), got bool values")
+    with np.errstate(over="ignore", invalid="ignore"):
+        return raw.astype(want)
+
+
+def check_shape(spec: TensorSpec, array: np.ndarray, bound: dict[str, tuple[int, str]]) -> None:
+    """Check ``array``'s shape against ``spec``; symbolic dims must agree across inputs (``bound``)."""
+    if array.ndim != len(spec.shape):
+        raise InvalidArguments(
+            f"input {spec.name!r}: expected rank {len(spec.shape)} ({_expected(spec)}), "
+            f"got rank {array.ndim} with shape {list(array.shape)}"
+        )
+    for axis, (want, got) in enumerate(zip(spec.shape, array.shape)):
+        if isinstance(want, int):
+            if want != got:
+                raise InvalidArguments(
+                    f"input {spec.name!r}: dimension {axis} must be {want} ({_expected(spec)}), "
+                    f"got shape {list(array.shape)}"
+                )
+        elif isinstance(want, str):
+            seen = bound.setdefault(want, (got, spec.name))
+            if seen[0] != got:
+                raise InvalidArguments(
+                    f"input {spec.name!r}: dimension {axis} ({want!r}) is {got}, but input {seen[1]!r} "
+                    f"already fixed {want!r} = {seen[0]}"
+                )
+
+
+def check_finite(spec: TensorSpec, array: np.ndarray) -> None:
+    """:class:`InvalidArguments` naming the first NaN/inf element of a float input."""
+    if array.dtype.kind != "f":
+        return
+    finite = np.isfinite(array)
+    if not finite.all():
+        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise InvalidArguments(
+            f"input {spec.name!r}: element {list(index)} is {array[index]!r}; NaN and infinity are not "
+            f"accepted (set onnx.allow_nonfinite to allow them)"
+        )
+
+
+class OnnxEngine:
+    """Runs ONNX models; one instance per node (it owns the session cache).
+
+    ``max_model_bytes`` bounds models at deploy; ``cache_sessions`` and
+    ``cache_bytes`` bound the session cache.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_model_bytes: int = Limits().max_model_bytes,
+        cache_sessions: int = 16,
+        cache_bytes: int = 256 << 20,
+        config: Any = None,
+    ) -> None:
+        self.max_model_bytes = max_model_bytes
+        self.config = config
+        self.cache = SessionCache(cache_sessions, cache_bytes)
+        self.watchdog = Watchdog()
+        self._lock = threading.Lock()
+        self._running = 0
+
+    @classmethod
+    def from_services(cls, services: Any) -> "OnnxEngine":
+        """Build the engine from the node's :class:`EngineServices` (configuration read defensively)."""
+        config = getattr(services, "config", None)
+        limits = getattr(config, "limits", None)
+        max_model = getattr(limits, "max_model_bytes", None) or config_value(
+            config, "limits", "max_model_bytes", Limits().max_model_bytes
+        )
+        return cls(
+            max_model_bytes=int(max_model),
+            cache_sessions=int(config_value(config, "onnx", "cache_sessions", 16)),
+            cache_bytes=int(config_value(config, "onnx", "cache_bytes", 256 << 20)),
+            config=config,
+        )
+
+    # ------------------------------------------------------------------ deploy
+    def validate(self, code: bytes, host_functions: Sequence[HostFunction] = ()) -> ResourceInfo:
+        """Check a model at deploy and describe it; :class:`DeployError` if unusable.
+
+        The model must parse, pass ``onnx.checker`` (full check), use only
+        tensor inputs/outputs of supported element types, and load in an
+        onnxruntime CPU session (an unsupported operator is named in the error).
+        """
+        if len(code) > self.max_model_bytes:
+            raise DeployError(f"model of {len(code)} bytes exceeds max_model_bytes = {self.max_model_bytes}")
+        model = parse_model(code)
+        signature = signature_of(model)
+        create_session(code, signature.operators)  # proves onnxruntime can run every node
+        metadata = signature.to_metadata()
+        metadata["engine"] = f"onnxruntime {ort.__version__}"
+        export = FunctionSignature(
+            name=FUNCTION,
+            params=tuple(f"{t.name}:{t.describe()}" for t in signature.inputs),
+            results=tuple(f"{t.name}:{t.describe()}" for t in signature.outputs),
+        )
+        return ResourceInfo(kind=KIND, exports=(export,), metadata=metadata)
+
+    # ----------------------------------------------------------------- execute
+    @property
+    def running(self) -> int:
+        """Inferences running right now."""
+        return self._running
+
+    def _enter(self, limits: Limits) -> None:
+        with self._lock:
+            if self._running >= limits.max_concurrent:
+                raise ConcurrencyLimitExceeded(
+                    f"{self._running} ONNX inferences already running; max_concurrent = {limits.max_concurrent}",
+                    used=self._running + 1,
+                    allowed=limits.max_concurrent,
+                )
+            self._running += 1
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._running -= 1
+
+    def _gather(self, call: EngineCall, signature: ModelSignature) -> dict[str, Any]:
+        named = getattr(call.context.request, "named_inputs", None)
+        args = call.args
+        if named is None and len(args) == 1 and isinstance(args[0], Mapping):
+            named = args[0]
+        expected = [s.name for s in signature.inputs]
+        if named is not None:
+            if args and args[0] is not named:
+                raise InvalidArguments("pass inputs either by name (named_inputs) or by position (args), not both")
+            missing = [n for n in expected if n not in named]
+            extra = sorted(str(n) for n in named if n not in expected)
+            if missing or extra:
+                parts = []
+                if missing:
+                    parts.append(
+                        "missing input(s) "
+                        + ", ".join(f"{n!r} ({s.describe()})" for s in signature.inputs for n in missing if s.name == n)
+                    )
+                if extra:
+                    parts.append(f"unknown input(s) {', '.join(repr(n) for n in extra)}")
+                raise InvalidArguments(f"{'; '.join(parts)}; the model takes {', '.join(expected) or 'no inputs'}")
+            return dict(named)
+        if len(args) != len(expected):
+            raise InvalidArguments(
+                f"the model takes {len(expected)} input(s) ({', '.join(s.name + ':' + s.describe() for s in signature.inputs)}), "
+                f"got {len(args)} positional argument(s)"
+            )
+        return dict(zip(expected, args))
+
+    def prepare_inputs(self, call: EngineCall, signature: ModelSignature) -> list[tuple[str, np.ndarray]]:
+        """Check the call's inputs against the model; return them in model order as arrays."""
+        limits: Limits = call.context.limits
+        setting = config_value(getattr(call.context, "config", None), "onnx", "allow_nonfinite", None)
+        if setting is None:
+            setting = config_value(self.config, "onnx", "allow_nonfinite", False)
+        allow_nonfinite = _as_bool(setting)
+        raw = self._gather(call, signature)
+        bound: dict[str, tuple[int, str]] = {}
+        prepared: list[tuple[str, np.ndarray]] = []
+        total = 0
+        for spec in signature.inputs:
+            array = coerce_input(spec, raw[spec.name])
+            if array.nbytes > limits.max_input_bytes or total + array.nbytes > limits.max_input_bytes:
+                raise OversizedInput(
+                    f"input {spec.name!r} of {array.nbytes} bytes brings the inputs to {total + array.nbytes} bytes; "
+                    f"max_input_bytes = {limits.max_input_bytes}"
+                )
+            total += array.nbytes
+            check_shape(spec, array, bound)
+            if not allow_nonfinite:
+                check_finite(spec, array)
+            prepared.append((spec.name, np.ascontiguousarray(array)))
+        return prepared
+
+    def execute(self, call: EngineCall) -> EngineResult:
+        """Run one inference of ``call`` under its context's limits (see the module docstring)."""
+        if call.function != FUNCTION:
+            raise UnknownFunction(f"ONNX models export one function, {FUNCTION!r}; got {call.function!r}")
+        ctx = call.context
+        limits: Limits = ctx.limits
+        if len(call.code) > limits.max_model_bytes:
+            raise OversizedInput(
+                f"model of {len(call.code)} bytes exceeds max_model_bytes = {limits.max_model_bytes}"
+            )
+        signature = ModelSignature.from_metadata(call.info.metadata)
+        inputs = self.prepare_inputs(call, signature)
+
+        self._enter(limits)
+        try:
+            session = self.cache.get_or_create(
+                bytes(call.resource_id), len(call.code), lambda: create_session(call.code, signature.operators)
+            )
+            outputs = self._run(session, inputs, signature, ctx)
+        finally:
+            self._leave()
+
+        named_outputs = tuple(zip((s.name for s in signature.outputs), outputs))
+        encoded_outputs = tensorcodec.encode_tensors(named_outputs)
+        output_data = tensorcodec.IO_MAGIC + tensorcodec.encode_tensors(inputs) + encoded_outputs
+        host = getattr(ctx, "host", None)
+        if host is not None:
+            host.call(RESULT_HOST_FUNCTION, encoded_outputs)
+        metadata = {
+            "model_id": bytes(call.resource_id).hex(),
+            "opset": str(signature.opset),
+            "input_shapes": json.dumps({n: list(a.shape) for n, a in inputs}),
+            "output_shapes": json.dumps({n: list(a.shape) for n, a in named_outputs}),
+        }
+        usage = {
+            "input_bytes": sum(a.nbytes for _, a in inputs),
+            "output_bytes": sum(a.nbytes for _, a in named_outputs),
+        }
+        return EngineResult(values=named_outputs, output_data=output_data, usage=usage, metadata=metadata)
+
+    def _run(
+        self, session: ort.InferenceSession, inputs: list[tuple[str, np.ndarray]], signature: ModelSignature, ctx: Any
+    ) -> list[np.ndarray]:
+        meter = ctx.meter
+        allowed = getattr(meter.limits, "wall_time_ms", 0)
+        if time.monotonic() >= meter.deadline:
+            meter.check_deadline()
+            raise DeadlineExceeded(f"wall-clock limit of {allowed} ms spent before the inference started",
+                                   used=allowed, allowed=allowed)
+        run_options = ort.RunOptions()
+        run_options.log_severity_level = 3
+        item = self.watchdog.arm(meter.deadline, run_options)
+        try:
+            outputs = session.run([s.name for s in signature.outputs], dict(inputs), run_options)
+        except Exception as exc:
+            fired = self.watchdog.disarm(item)
+            if fired or run_options.terminate:
+                used = int((time.monotonic() - meter.started) * 1000)
+                raise DeadlineExceeded(
+                    f"wall-clock limit of {allowed} ms exceeded: the inference was terminated ({used} ms used)",
+                    used=used,
+                    allowed=allowed,
+                ) from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ExecutionError(f"the model failed while running: {first}") from None
+        self.watchdog.disarm(item)
+        meter.check_deadline()
+        return [np.asarray(o) for o in outputs]
