@@ -121,7 +121,8 @@ def block_hash(prev_hash: bytes, height: int, time: int, tx_ids: list[bytes]) ->
     return h.digest()
 
 
-def _reject(reason: str, detail: str) -> errors.TransactionRejected:
+def rejection(reason: str, detail: str) -> errors.TransactionRejected:
+    """A ``TransactionRejected`` with ``reason`` and a message giving the detail (to be raised)."""
     return errors.TransactionRejected(f"transaction rejected ({reason}): {detail}", reason=reason)
 
 
@@ -337,21 +338,21 @@ class Ledger:
 
     def _validate(self, conn, tx, spent_elsewhere, proofs_required, state_overlay) -> None:
         if tx.chain_id != self.chain_id:
-            raise _reject(REASON_WRONG_CHAIN, f"chain id {tx.chain_id.hex() or '(empty)'} is not {self.chain_id.hex()}")
+            raise rejection(REASON_WRONG_CHAIN, f"chain id {tx.chain_id.hex() or '(empty)'} is not {self.chain_id.hex()}")
         txid = txcodec.tx_id(tx)
         if conn.execute("SELECT 1 FROM transactions WHERE id = ?", (txid,)).fetchone():
-            raise _reject(REASON_DUPLICATE, f"transaction {txid.hex()} is already in the ledger")
+            raise rejection(REASON_DUPLICATE, f"transaction {txid.hex()} is already in the ledger")
         native_in, token_in = self._check_inputs(conn, tx, txid, spent_elsewhere)
         native_out, token_out, states = self._check_outputs(tx)
         if native_out + tx.fee > native_in:
-            raise _reject(
+            raise rejection(
                 REASON_OUTPUTS_EXCEED_INPUTS,
                 f"native outputs {native_out} + fee {tx.fee} exceed native inputs {native_in}",
             )
         minter = tx.execution.resource_id
         for token_id, amount in token_out.items():
             if amount > token_in.get(token_id, 0) and not (minter and token_id == minter):
-                raise _reject(
+                raise rejection(
                     REASON_OUTPUTS_EXCEED_INPUTS,
                     f"token {token_id.hex()} outputs {amount} exceed inputs {token_in.get(token_id, 0)}",
                 )
@@ -365,15 +366,15 @@ class Ledger:
             key = txcodec.outpoint_key(tx_input.outpoint)
             if not tx_input.reference_only:
                 if key in seen:
-                    raise _reject(REASON_DOUBLE_SPEND, f"input {i} spends {key} twice in one transaction")
+                    raise rejection(REASON_DOUBLE_SPEND, f"input {i} spends {key} twice in one transaction")
                 if key in spent_elsewhere:
-                    raise _reject(REASON_DOUBLE_SPEND, f"input {i}: {key} is already spent by a pending transaction")
+                    raise rejection(REASON_DOUBLE_SPEND, f"input {i}: {key} is already spent by a pending transaction")
                 seen.add(key)
             row = conn.execute(
                 "SELECT raw_output FROM utxos WHERE outpoint = ? AND spent_in IS NULL", (key,)
             ).fetchone()
             if row is None:
-                raise _reject(REASON_UNKNOWN_OUTPOINT, f"input {i}: {key} is unknown or already spent")
+                raise rejection(REASON_UNKNOWN_OUTPOINT, f"input {i}: {key} is unknown or already spent")
             if tx_input.reference_only:
                 continue  # read, not consumed: no unlocking needed
             output = pb.TxOutput.FromString(row[0])
@@ -390,16 +391,16 @@ class Ledger:
         if condition == "owner_address":
             proof = tx_input.unlocking_proof
             if not proof.public_key and not proof.signature:
-                raise _reject(REASON_MISSING_SIGNATURE, f"input {i} is owned by {output.locking.owner_address.hex()} and is not signed")
+                raise rejection(REASON_MISSING_SIGNATURE, f"input {i} is owned by {output.locking.owner_address.hex()} and is not signed")
             if address_of(proof.public_key) != output.locking.owner_address:
-                raise _reject(REASON_BAD_SIGNATURE, f"input {i} is signed by a key that does not own it")
+                raise rejection(REASON_BAD_SIGNATURE, f"input {i} is signed by a key that does not own it")
             if not verify_signature(proof.public_key, txid, proof.signature):
-                raise _reject(REASON_BAD_SIGNATURE, f"input {i}: the signature does not verify")
+                raise rejection(REASON_BAD_SIGNATURE, f"input {i}: the signature does not verify")
         elif condition == "contract":
             if tx.execution.resource_id != output.locking.contract:
-                raise _reject(REASON_LOCKED, f"input {i} is locked to contract {output.locking.contract.hex()}; only its execution may spend it")
+                raise rejection(REASON_LOCKED, f"input {i} is locked to contract {output.locking.contract.hex()}; only its execution may spend it")
         else:
-            raise _reject(REASON_LOCKED, f"input {i} has no locking condition and can only be referenced")
+            raise rejection(REASON_LOCKED, f"input {i} has no locking condition and can only be referenced")
 
     @staticmethod
     def _check_outputs(tx) -> tuple[int, dict[bytes, int], list[pb.StateOutput]]:
@@ -410,27 +411,27 @@ class Ledger:
             kind = _output_kind(output)
             condition = output.locking.WhichOneof("condition")
             if condition == "owner_address" and len(output.locking.owner_address) != 20:
-                raise _reject(REASON_MALFORMED, f"output {j}: owner address must be 20 bytes")
+                raise rejection(REASON_MALFORMED, f"output {j}: owner address must be 20 bytes")
             if condition == "contract" and len(output.locking.contract) != 32:
-                raise _reject(REASON_MALFORMED, f"output {j}: contract id must be 32 bytes")
+                raise rejection(REASON_MALFORMED, f"output {j}: contract id must be 32 bytes")
             if kind in ("native", "token") and condition is None:
-                raise _reject(REASON_MALFORMED, f"output {j}: an asset output needs a locking condition")
+                raise rejection(REASON_MALFORMED, f"output {j}: an asset output needs a locking condition")
             if kind == "native":
                 amount = output.asset.native_amount
                 if amount > MAX_AMOUNT:
-                    raise _reject(REASON_MALFORMED, f"output {j}: amount {amount} is above {MAX_AMOUNT}")
+                    raise rejection(REASON_MALFORMED, f"output {j}: amount {amount} is above {MAX_AMOUNT}")
                 native_out += amount
             elif kind == "token":
                 token = output.asset.token
                 if not token.token_id or token.amount > MAX_AMOUNT:
-                    raise _reject(REASON_MALFORMED, f"output {j}: a token output needs a token id and an amount <= {MAX_AMOUNT}")
+                    raise rejection(REASON_MALFORMED, f"output {j}: a token output needs a token id and an amount <= {MAX_AMOUNT}")
                 token_out[token.token_id] += token.amount
             elif kind == "state":
                 if not output.state.state_id:
-                    raise _reject(REASON_MALFORMED, f"output {j}: a state output needs a state id")
+                    raise rejection(REASON_MALFORMED, f"output {j}: a state output needs a state id")
                 states.append(output.state)
             elif kind == "":
-                raise _reject(REASON_MALFORMED, f"output {j} has no content")
+                raise rejection(REASON_MALFORMED, f"output {j} has no content")
         return native_out, token_out, states
 
     def _check_states(self, conn, states, proofs_required, state_overlay) -> None:
@@ -438,7 +439,7 @@ class Ledger:
         for state in states:
             sid = state.state_id
             if sid in written:
-                raise _reject(REASON_STATE_CONFLICT, f"state {sid.hex()} is written twice in one transaction")
+                raise rejection(REASON_STATE_CONFLICT, f"state {sid.hex()} is written twice in one transaction")
             written.add(sid)
             head = state_overlay.get(sid)
             if head is None:
@@ -449,13 +450,13 @@ class Ledger:
                 head = None if row is None else StateHead(row[0], bytes(row[1]), bytes(row[2]))
             want_version, want_parent = (1, b"") if head is None else (head.version + 1, head.state_hash)
             if state.state_version != want_version or state.parent_state_hash != want_parent:
-                raise _reject(
+                raise rejection(
                     REASON_STATE_CONFLICT,
                     f"state {sid.hex()}: version {state.state_version} with parent {state.parent_state_hash.hex() or '(empty)'}"
                     f" does not follow the head (expected version {want_version}, parent {want_parent.hex() or '(empty)'})",
                 )
             if proofs_required and not state.zk_proof.proof:
-                raise _reject(REASON_PROOF_MISSING, f"state {sid.hex()} version {state.state_version} carries no zk proof")
+                raise rejection(REASON_PROOF_MISSING, f"state {sid.hex()} version {state.state_version} carries no zk proof")
 
     # ------------------------------------------------------------------ writes
     @staticmethod

@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 
 from ispc_core import errors
 from ispc_core.node import txcodec
-from ispc_core.node.ledger import REASON_DOUBLE_SPEND, Ledger, StateHead, _reject
+from ispc_core.node.ledger import REASON_DOUBLE_SPEND, REASON_DUPLICATE, Ledger, StateHead, rejection
 from ispc_core.proto import transaction_pb2 as pb
 
 REASON_PROOF_INVALID = "proof invalid"
@@ -77,7 +77,7 @@ class Mempool:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 if self._conn.execute("SELECT 1 FROM pending WHERE tx_id = ?", (txid,)).fetchone():
-                    raise _reject("duplicate transaction", f"transaction {txid.hex()} is already pending")
+                    raise rejection(REASON_DUPLICATE, f"transaction {txid.hex()} is already pending")
                 spent = {r[0] for r in self._conn.execute("SELECT outpoint FROM pending_spends")}
                 self.ledger.validate(
                     tx, spent_elsewhere=spent, proofs_required=self.proofs_required,
@@ -97,7 +97,7 @@ class Mempool:
         for output in tx.outputs:
             if output.WhichOneof("content") == "state" and output.state.zk_proof.proof:
                 if not self.proof_verifier(tx, output.state):
-                    raise _reject(REASON_PROOF_INVALID, f"the proof of state {output.state.state_id.hex()} does not verify")
+                    raise rejection(REASON_PROOF_INVALID, f"the proof of state {output.state.state_id.hex()} does not verify")
 
     def _insert(self, tx: pb.Transaction, txid: bytes) -> None:
         self._conn.execute("INSERT INTO pending(tx_id, raw) VALUES (?, ?)", (txid, txcodec.encode(tx)))
@@ -110,7 +110,7 @@ class Mempool:
                     (txcodec.outpoint_key(tx_input.outpoint), txid),
                 )
             except sqlite3.IntegrityError:  # belt and braces: validate() already checked
-                raise _reject(REASON_DOUBLE_SPEND, f"{txcodec.outpoint_key(tx_input.outpoint)} is already spent") from None
+                raise rejection(REASON_DOUBLE_SPEND, f"{txcodec.outpoint_key(tx_input.outpoint)} is already spent") from None
         for output in tx.outputs:
             if output.WhichOneof("content") == "state":
                 state = output.state
@@ -150,5 +150,6 @@ class Mempool:
             self._conn.execute("COMMIT")
 
     def __len__(self) -> int:
+        """Number of pending transactions."""
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0]
