@@ -131,6 +131,15 @@ class Mempool:
             rows = self._conn.execute("SELECT tx_id, raw FROM pending ORDER BY seq").fetchall()
         return [(bytes(r[0]), pb.Transaction.FromString(r[1])) for r in rows]
 
+    def pending_state_head(self, state_id: bytes) -> StateHead | None:
+        """The newest version of ``state_id`` written by a pending transaction, or ``None``."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT version, state_hash, value FROM pending_states WHERE state_id = ? ORDER BY version DESC LIMIT 1",
+                (bytes(state_id),),
+            ).fetchone()
+        return None if row is None else StateHead(row[0], bytes(row[1]), bytes(row[2]))
+
     def spent_outpoints(self) -> set[str]:
         """Outpoint keys (``"txidhex:index"``) spent by pending transactions."""
         with self._lock:

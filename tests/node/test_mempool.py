@@ -66,8 +66,11 @@ def test_state_conflict_with_pending_and_chaining(pool, ledger, kit):
     sid = txcodec.state_id_for(CONTRACT, b"k")
     from ispc_core.node.ledger import StateHead
     head = StateHead(1, txcodec.state_hash(v1.outputs[0].state), b"1")
+    assert pool.pending_state_head(sid) == head
+    assert pool.pending_state_head(b"\x00" * 32) is None
     v2 = kit.state_tx(ledger, CONTRACT, b"k", b"2", overlay_head=head)
     pool.add(v2)
+    assert pool.pending_state_head(sid).version == 2
     ledger.apply_block([tx for _, tx in pool.list()], proofs_required=True)
     assert ledger.state_head(sid).value == b"2"
 
