@@ -1,0 +1,473 @@
+"""The wasm engine: validate contracts at deploy, run calls under limits.
+
+* One :class:`wasmtime.Engine` per node, configured for determinism (no WASI,
+  no threads, no relaxed SIMD, NaN canonicalization) with fuel metering and
+  epoch interruption on.
+* Compiled modules are cached in memory and on disk (serialized, keyed by
+  resource id, wasmtime version and engine configuration).
+* Every call gets a fresh :class:`wasmtime.Store` and instance, with the
+  call's fuel, memory cap and an epoch deadline derived from the context's
+  wall-clock deadline; one engine-wide ticker thread advances the epoch while
+  calls run.
+* Host functions are imports ``ispc.<import_name>`` (see :mod:`ispc_wasm.abi`);
+  an ispc error raised inside one surfaces from :meth:`WasmEngine.execute` as
+  that same exception object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import math
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import attrs
+import wasmtime
+from wasmtime import Config, Linker, Module, Store, Trap, TrapCode, WasmtimeError
+
+from ispc_core import errors
+from ispc_core.specs import EngineCall, EngineResult, FunctionSignature, HostFunction, ResourceInfo
+from ispc_wasm import abi
+
+PAGE_SIZE = 65536
+_INT_TYPES = ("i32", "i64")
+_RANGES = {"i32": (-(1 << 31), (1 << 32) - 1), "i64": (-(1 << 63), (1 << 64) - 1)}
+
+try:
+    WASMTIME_VERSION = importlib.metadata.version("wasmtime")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - vendored wasmtime
+    WASMTIME_VERSION = "unknown"
+
+#: Engine settings that change compiled code; part of the disk-cache key.
+_CONFIG_TAG = "fuel1-epoch1-nancanon1-simd1-relaxed0-threads0-mem64-0-multimem0-v1"
+
+
+def make_config() -> Config:
+    """The deterministic wasmtime configuration every ispc wasm engine uses."""
+    cfg = Config()
+    cfg.consume_fuel = True
+    cfg.epoch_interruption = True
+    cfg.cranelift_nan_canonicalization = True
+    cfg.wasm_threads = False
+    cfg.wasm_relaxed_simd = False
+    cfg.wasm_memory64 = False
+    cfg.wasm_multi_memory = False
+    return cfg
+
+
+class EpochTicker:
+    """One thread per engine that increments the epoch every ``interval`` seconds while calls run.
+
+    Epoch deadlines are relative to the epoch when they are set, so the
+    thread sleeps (without ticking) while no call is active.
+    """
+
+    def __init__(self, engine: wasmtime.Engine, interval: float) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._cv = threading.Condition()
+        self._active = 0
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def acquire(self) -> None:
+        """Mark one call as running (starting the thread on first use)."""
+        with self._cv:
+            self._active += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ispc-wasm-epoch", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def release(self) -> None:
+        """Mark one call as finished."""
+        with self._cv:
+            self._active -= 1
+
+    def close(self) -> None:
+        """Stop the thread."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+
+    def _run(self) -> None:
+        cv, engine, interval = self._cv, self.engine, self.interval
+        while True:
+            with cv:
+                while not self._active and not self._closed:
+                    cv.wait()
+                if self._closed:
+                    return
+            time.sleep(interval)
+            engine.increment_epoch()
+
+
+@attrs.define
+class CompiledModule:
+    """A compiled contract and what the engine learned about it."""
+
+    module: Module
+    exports: dict[str, FunctionSignature]
+    min_pages: int
+    #: InstancePre per host-function set (key of :class:`_LinkerEntry`)
+    pre: dict[tuple, Any] = attrs.field(factory=dict)
+
+
+@attrs.define
+class _LinkerEntry:
+    functions: tuple[HostFunction, ...]
+    linker: Linker
+
+
+def _sig_names(types: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(str(t) for t in types)
+
+
+def _describe(sig: FunctionSignature) -> str:
+    res = ", ".join(sig.results) or "none"
+    return f"{sig.name}({', '.join(sig.params)}) -> {res}"
+
+
+def _trap_text(exc: BaseException) -> str:
+    """The useful line of a wasmtime trap/error message (without the backtrace)."""
+    text = getattr(exc, "message", None) or str(exc)
+    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
+    for ln in reversed(lines):
+        if ln.startswith("wasm trap:"):
+            return ln[len("wasm trap:") :].strip()
+    if "Caused by:" in lines:
+        after = lines[lines.index("Caused by:") + 1 :]
+        if after:
+            return after[-1].lstrip("0123456789: ")
+    return lines[0] if lines else type(exc).__name__
+
+
+class WasmEngine:
+    """The ispc engine for WebAssembly resources (kind ``wasm``).
+
+    ``cache_dir`` (optional) holds serialized compiled modules; ``tick_ms`` is
+    the epoch period, which bounds how late past its deadline a runaway
+    program is stopped.
+    """
+
+    kind = "wasm"
+
+    def __init__(self, cache_dir: str | os.PathLike | None = None, *, tick_ms: float = 2.0) -> None:
+        self.config_tag = _CONFIG_TAG
+        self.engine = wasmtime.Engine(make_config())
+        self.tick_ms = tick_ms
+        self._ticker = EpochTicker(self.engine, tick_ms / 1000.0)
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self._modules: dict[bytes, CompiledModule] = {}
+        self._linkers: dict[tuple, _LinkerEntry] = {}
+        self._lock = threading.Lock()
+        #: counters: compiled, disk_hits, memory_hits, disk_writes
+        self.stats = {"compiled": 0, "disk_hits": 0, "memory_hits": 0, "disk_writes": 0}
+
+    # ------------------------------------------------------------------ deploy
+
+    def validate(self, code: bytes, host_functions: Sequence[HostFunction]) -> ResourceInfo:
+        """Check a contract at deploy time and compile it into the caches.
+
+        The module must parse, import only ``ispc.<import_name>`` of the given
+        host functions (or an ABI-internal import) with the ABI signature, and
+        export ``memory`` and ``ispc_alloc(i32) -> i32``. Raises
+        :class:`~ispc_core.errors.DeployError` naming every problem.
+        """
+        code = bytes(code)
+        resource_id = hashlib.sha256(code).digest()
+        module = self._compile_cached(resource_id, code, deploy=True)
+        self._check_imports(module, host_functions)
+        compiled = self._inspect(module)
+        with self._lock:
+            self._modules.setdefault(resource_id, compiled)
+        return ResourceInfo(
+            kind="wasm",
+            exports=tuple(compiled.exports.values()),
+            metadata={
+                "abi_version": str(abi.ABI_VERSION),
+                "memory_min_pages": str(compiled.min_pages),
+                "imports": ",".join(sorted(f"{i.module}.{i.name}" for i in module.imports)),
+                "wasmtime": WASMTIME_VERSION,
+            },
+        )
+
+    def _check_imports(self, module: Module, host_functions: Sequence[HostFunction]) -> None:
+        expected: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = dict(abi.ABI_IMPORTS)
+        for fn in host_functions:
+            expected[fn.import_name] = abi.import_signature(fn)
+        unknown: list[str] = []
+        mismatched: list[str] = []
+        for imp in module.imports:
+            full = f"{imp.module}.{imp.name}"
+            ty = imp.type
+            if imp.module != abi.IMPORT_MODULE or imp.name not in expected or not isinstance(ty, wasmtime.FuncType):
+                unknown.append(full)
+                continue
+            want = expected[imp.name]
+            got = (_sig_names(ty.params), _sig_names(ty.results))
+            if got != want:
+                mismatched.append(
+                    f"{full} is declared ({', '.join(got[0])}) -> ({', '.join(got[1])}), "
+                    f"the ABI says ({', '.join(want[0])}) -> ({', '.join(want[1])})"
+                )
+        problems = []
+        if unknown:
+            problems.append(
+                "unknown imports: " + ", ".join(unknown)
+                + f" (a contract may import only module {abi.IMPORT_MODULE!r} functions: "
+                + ", ".join(sorted(expected)) + ")"
+            )
+        if mismatched:
+            problems.append("import signature mismatch: " + "; ".join(mismatched))
+        if problems:
+            raise errors.DeployError("wasm resource refused: " + "; ".join(problems))
+
+    def _inspect(self, module: Module) -> CompiledModule:
+        exports: dict[str, FunctionSignature] = {}
+        memory_type = None
+        alloc_ok = False
+        for exp in module.exports:
+            ty = exp.type
+            if exp.name == abi.MEMORY_EXPORT and isinstance(ty, wasmtime.MemoryType):
+                memory_type = ty
+                continue
+            if not isinstance(ty, wasmtime.FuncType):
+                continue
+            sig = FunctionSignature(exp.name, _sig_names(ty.params), _sig_names(ty.results))
+            if exp.name == abi.ALLOCATOR_EXPORT:
+                alloc_ok = sig.params == ("i32",) and sig.results == ("i32",)
+                continue
+            if all(t in _INT_TYPES for t in sig.params + sig.results):
+                exports[exp.name] = sig
+        problems = []
+        if memory_type is None:
+            problems.append(f"it does not export its linear memory as {abi.MEMORY_EXPORT!r}")
+        if not alloc_ok:
+            problems.append(f"it does not export the allocator {abi.ALLOCATOR_EXPORT}(i32) -> i32")
+        if problems:
+            raise errors.DeployError("wasm resource refused: " + "; ".join(problems))
+        return CompiledModule(module=module, exports=exports, min_pages=memory_type.limits.min)
+
+    # ------------------------------------------------------------------ caches
+
+    def _cache_path(self, resource_id: bytes) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        return self.cache_dir / f"{resource_id.hex()}.wasmtime-{WASMTIME_VERSION}.{self.config_tag}.cwasm"
+
+    def _compile_cached(self, resource_id: bytes, code: bytes, *, deploy: bool = False) -> Module:
+        """The compiled module for ``resource_id``: memory cache, then disk cache, then compile."""
+        with self._lock:
+            hit = self._modules.get(resource_id)
+        if hit is not None:
+            self.stats["memory_hits"] += 1
+            return hit.module
+        path = self._cache_path(resource_id)
+        if path is not None and path.is_file():
+            try:
+                module = Module.deserialize_file(self.engine, str(path))
+                self.stats["disk_hits"] += 1
+                return module
+            except (WasmtimeError, OSError):
+                try:  # stale or corrupt: recompile below and overwrite
+                    path.unlink()
+                except OSError:
+                    pass
+        try:
+            module = Module(self.engine, code)
+        except WasmtimeError as exc:
+            err = errors.DeployError if deploy else errors.ExecutionError
+            raise err(f"not a valid WebAssembly module: {_trap_text(exc)}") from None
+        self.stats["compiled"] += 1
+        if path is not None:
+            self._write_cache(path, module)
+        return module
+
+    def _write_cache(self, path: Path, module: Module) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".cwasm")
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(module.serialize())
+            os.replace(tmp, path)
+            self.stats["disk_writes"] += 1
+        except OSError:  # a read-only cache only costs compile time
+            pass
+
+    def _compiled(self, resource_id: bytes, code: bytes) -> CompiledModule:
+        compiled = self._modules.get(resource_id)
+        if compiled is not None:
+            return compiled
+        module = self._compile_cached(resource_id, code)
+        compiled = self._inspect(module)
+        with self._lock:
+            return self._modules.setdefault(resource_id, compiled)
+
+    def _linker_for(self, functions: dict[str, HostFunction]) -> tuple[tuple, _LinkerEntry]:
+        key = tuple(map(id, functions.values()))
+        entry = self._linkers.get(key)
+        if entry is not None:
+            return key, entry
+        linker = Linker(self.engine)
+        for name, (params, results) in abi.ABI_IMPORTS.items():
+            linker.define_func(abi.IMPORT_MODULE, name, abi.functype(params, results), abi.ABI_CALLBACKS[name], access_caller=True)
+        for fn in functions.values():
+            params, results = abi.import_signature(fn)
+            linker.define_func(abi.IMPORT_MODULE, fn.import_name, abi.functype(params, results), abi.make_callback(fn), access_caller=True)
+        entry = _LinkerEntry(tuple(functions.values()), linker)
+        with self._lock:
+            if len(self._linkers) >= 64:
+                self._linkers.clear()
+            self._linkers[key] = entry
+        return key, entry
+
+    # ------------------------------------------------------------------ execute
+
+    def _convert_args(self, sig: FunctionSignature, args: Sequence[Any]) -> list[int]:
+        if len(args) != len(sig.params):
+            raise errors.InvalidArguments(
+                f"{sig.name} takes {len(sig.params)} arguments, got {len(args)}: expected {_describe(sig)}"
+            )
+        out = []
+        for i, (typ, value) in enumerate(zip(sig.params, args)):
+            lo, hi = _RANGES[typ]
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise errors.InvalidArguments(
+                    f"{sig.name}: argument {i} is {value!r}, not an {typ}: expected {_describe(sig)}"
+                )
+            bits = 32 if typ == "i32" else 64
+            if value >= 1 << (bits - 1):  # unsigned spelling of a negative value
+                value -= 1 << bits
+            out.append(value)
+        return out
+
+    def execute(self, call: EngineCall) -> EngineResult:
+        """Run ``call.function`` in a fresh instance under ``call.context``'s limits.
+
+        Raises :class:`~ispc_core.errors.UnknownFunction`,
+        :class:`~ispc_core.errors.InvalidArguments`, the limit errors
+        (:class:`~ispc_core.errors.OutOfFuel`,
+        :class:`~ispc_core.errors.MemoryLimitExceeded`,
+        :class:`~ispc_core.errors.DeadlineExceeded`, and whatever the host
+        dispatcher raises), :class:`~ispc_core.errors.ProgramTrap` for traps.
+        """
+        ctx = call.context
+        host = ctx.host
+        if host is None:
+            raise errors.ExecutionError("the execution context has no host dispatcher (closed?)")
+        compiled = self._modules.get(call.resource_id)
+        if compiled is None:
+            compiled = self._compiled(call.resource_id, call.code)
+        else:
+            self.stats["memory_hits"] += 1
+        sig = compiled.exports.get(call.function)
+        if sig is None:
+            raise errors.UnknownFunction(
+                f"the wasm resource exports no function {call.function!r}; it exports: "
+                + (", ".join(_describe(s) for s in compiled.exports.values()) or "nothing callable")
+            )
+        args = self._convert_args(sig, call.args)
+        limits = ctx.limits
+        meter = ctx.meter
+        if compiled.min_pages > limits.memory_pages:
+            raise errors.MemoryLimitExceeded(
+                f"the module needs {compiled.min_pages} memory pages at instantiation, "
+                f"the limit is {limits.memory_pages} pages",
+                used=compiled.min_pages,
+                allowed=limits.memory_pages,
+            )
+
+        key, entry = self._linker_for(host.functions)
+        pre = compiled.pre.get(key)
+        if pre is None:
+            try:
+                pre = entry.linker.instantiate_pre(compiled.module)
+            except WasmtimeError as exc:
+                raise errors.ExecutionError(
+                    f"the resource's imports are not all provided by the installed host functions: {_trap_text(exc)}"
+                ) from None
+            compiled.pre[key] = pre
+
+        store = Store(self.engine)
+        store.set_limits(memory_size=limits.memory_pages * PAGE_SIZE)
+        store.set_fuel(limits.fuel)
+        remaining_ms = (meter.deadline - time.monotonic()) * 1000.0
+        if remaining_ms <= 0:
+            meter.check_deadline()
+        store.set_epoch_deadline(max(1, math.ceil(remaining_ms / self.tick_ms)))
+
+        state = abi.CallState(host, limits.max_input_bytes, call.function)
+        prev = abi.set_state(state)
+        self._ticker.acquire()
+        try:
+            try:
+                instance = pre.instantiate(store)
+                exports = instance.exports(store)
+                state.memory = exports[abi.MEMORY_EXPORT]
+                state.alloc = exports[abi.ALLOCATOR_EXPORT]
+                raw = exports[call.function](store, *args)
+            except BaseException as exc:  # noqa: BLE001 - mapped to a typed error below
+                self._raise_typed(exc, state, store, call, limits, meter)
+                raise  # unreachable: _raise_typed always raises
+        finally:
+            self._ticker.release()
+            abi.set_state(prev)
+            try:
+                fuel_used = limits.fuel - store.get_fuel()
+            except WasmtimeError:  # pragma: no cover
+                fuel_used = limits.fuel
+            meter.fuel_used = fuel_used
+        if raw is None:
+            values: tuple = ()
+        elif isinstance(raw, list):
+            values = tuple(raw)
+        else:
+            values = (raw,)
+        return EngineResult(values=values, usage={"fuel_used": fuel_used, "host_calls": meter.host_calls})
+
+    def _raise_typed(self, exc: BaseException, state: abi.CallState, store: Store, call: EngineCall, limits, meter) -> None:
+        """Turn whatever left wasmtime into the typed ispc error it stands for, and raise it."""
+        if state.error is not None:
+            # The original exception raised in a host callback (HostCallError, a
+            # LimitExceeded, InsufficientFunds, ProgramTrap from abort, ...).
+            raise state.error
+        if isinstance(exc, errors.IspcError):
+            raise exc
+        if not isinstance(exc, (Trap, WasmtimeError)):
+            raise exc
+        code = getattr(exc, "trap_code", None)
+        text = _trap_text(exc)
+        if code is TrapCode.OUT_OF_FUEL or "all fuel consumed" in text:
+            raise errors.OutOfFuel(
+                f"{call.function}: out of fuel ({limits.fuel} of {limits.fuel} used)",
+                used=limits.fuel,
+                allowed=limits.fuel,
+            ) from None
+        if code is TrapCode.INTERRUPT or "interrupt" in text:
+            used = int((time.monotonic() - meter.started) * 1000)
+            raise errors.DeadlineExceeded(
+                f"{call.function}: wall-clock limit of {limits.wall_time_ms} ms exceeded ({used} ms used); program interrupted",
+                used=used,
+                allowed=limits.wall_time_ms,
+            ) from None
+        if code is None and "memory" in text and ("limit" in text or "exceed" in text or "minimum" in text):
+            raise errors.MemoryLimitExceeded(
+                f"{call.function}: instantiation refused by the memory limit of {limits.memory_pages} pages: {text}",
+                used=limits.memory_pages,
+                allowed=limits.memory_pages,
+            ) from None
+        raise errors.ProgramTrap(f"{call.function}: wasm trap: {text}") from None
+
+    def close(self) -> None:
+        """Stop the epoch thread and drop the caches."""
+        self._ticker.close()
+        self._modules.clear()
+        self._linkers.clear()
