@@ -196,6 +196,7 @@ class ExecutionContext:
         trace_id: str,
         correlation_id: str,
         config: Any = None,
+        evidence_verifier: Any = None,
     ) -> None:
         self.request = request
         self.env = env
@@ -209,6 +210,7 @@ class ExecutionContext:
         self.trace_id = trace_id
         self.correlation_id = correlation_id
         self.config = config
+        self.evidence_verifier = evidence_verifier
         self.closed = False
 
     def close(self) -> None:

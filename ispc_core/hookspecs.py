@@ -36,7 +36,7 @@ def ispc_engines():
         from ispc_core.specs import EngineSpec, EngineResult, ResourceInfo, FunctionSignature
 
         class EchoEngine:
-            """Returns its arguments; resources are UTF-8 text naming one function."""
+            # Returns its arguments; resources are UTF-8 text naming one function.
 
             def validate(self, code, host_functions):
                 return ResourceInfo(kind="echo",
@@ -205,8 +205,8 @@ def ispc_submitters():
 def ispc_evidence_verifiers():
     """Return verifiers for evidence about external state, as a list of ``EvidenceVerifierSpec``.
 
-    ``provide_evidence`` asks the configured verifier whether ``evidence``
-    supports ``claim`` for a declared external state of ``kind``.
+    ``external.provide_evidence`` asks the configured verifier whether
+    ``evidence`` supports ``claim`` for a declared external state ``(kind, key)``.
 
     Example::
 
@@ -214,8 +214,8 @@ def ispc_evidence_verifiers():
         from ispc_core import hookimpl
         from ispc_core.specs import EvidenceVerifierSpec
 
-        def _verify(kind, claim, evidence, config):
-            expected = hmac.new(b"shared-secret", claim, hashlib.sha256).digest()
+        def _verify(kind, key, claim, evidence, config):
+            expected = hmac.new(b"shared-secret", key + claim, hashlib.sha256).digest()
             return hmac.compare_digest(expected, evidence)
 
         @hookimpl

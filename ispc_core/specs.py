@@ -310,10 +310,10 @@ class SubmitterSpec:
 class EvidenceVerifierSpec:
     """Checks evidence offered for a declared external state.
 
-    ``verify(kind, claim, evidence, config)`` returns ``True`` when the evidence
-    supports the claim (e.g. a signature over it by a configured oracle key).
+    ``verify(kind, key, claim, evidence, config)`` returns ``True`` when the
+    evidence supports the claim (e.g. a signature over it by a configured oracle key).
     """
 
     name: str
-    verify: Callable[[str, bytes, bytes, Any], bool]
+    verify: Callable[[str, bytes, bytes, bytes, Any], bool]
     description: str = ""

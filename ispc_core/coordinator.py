@@ -1,0 +1,497 @@
+"""The coordinator: request → admission → context → engine → seal → proof → transaction → submit.
+
+:class:`Manager` is the public API (logging, timing, error wrapping, the node's
+lifetime). :class:`CoordinatorCore` runs the stages of one execution; each
+stage is a plain method that can be tested alone. The caller's deadline and
+cancellation are checked at the I/O stage boundaries (admission, submission);
+the compute stages (engine, proof) run under their own budget — the context's
+limits — so caller cancellation never tears a running program or proof in half.
+
+Cleanup runs on every path: the concurrency slot, the reserved outpoints and the
+context are released in ``finally`` blocks, and nothing reaches the mempool
+unless it is signed and (when proofs are on) proven.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Sequence
+
+import attrs
+
+from ispc_core.config import Config, load_config
+from ispc_core.context import CallRequest, CancelToken, DeterministicEnv, ExecutionContext, check_cancel
+from ispc_core.errors import (
+    ConcurrencyLimitExceeded,
+    DeployError,
+    IspcError,
+    NotProvided,
+    OversizedInput,
+    RequestError,
+    UnknownFunction,
+    UnknownKey,
+)
+from ispc_core.hostabi import HostDispatcher
+from ispc_core.ledger_view import LedgerView
+from ispc_core.node import txcodec
+from ispc_core.node.keys import parse_address
+from ispc_core.node.node import Node
+from ispc_core.plugins import PluginManager
+from ispc_core.proto import transaction_pb2 as pb
+from ispc_core.seal import SealedExecution, contract_address, request_hash, seal
+from ispc_core.specs import AdmissionRequest, EngineCall, EngineServices, ProofArtifact, ProverServices
+
+log = logging.getLogger("ispc.coordinator")
+
+STAGES = ("admit", "context", "engine", "seal", "prove", "finish", "submit")
+
+
+@attrs.frozen
+class CallResult:
+    """What one call produced."""
+
+    tx_id: bytes
+    transaction: pb.Transaction
+    values: tuple[Any, ...]
+    return_data: bytes
+    events: tuple[tuple[str, bytes], ...]
+    usage: dict[str, int]
+    execution_result_hash: bytes
+    trace_commitment: bytes
+    proof: ProofArtifact | None
+    timings_us: dict[str, int]
+    trace_id: str
+    correlation_id: str
+
+
+@attrs.frozen
+class DeployResult:
+    """A deployed resource: its id (sha256 of the bytes), kind and exports."""
+
+    resource_id: bytes
+    kind: str
+    exports: tuple[str, ...]
+    created: bool
+
+
+def detect_kind(code: bytes, filename: str | None, engines: dict[str, Any]) -> str:
+    """Guess a resource's kind from its magic bytes or file suffix."""
+    if code[:4] == b"\x00asm":
+        return "wasm"
+    if filename:
+        for spec in engines.values():
+            if any(filename.endswith(sfx) for sfx in spec.suffixes):
+                return spec.kinds[0]
+    if filename and filename.endswith(".onnx"):
+        return "onnx"
+    raise DeployError("cannot tell the resource kind from its bytes or name; pass kind= (e.g. 'wasm', 'onnx')")
+
+
+class CoordinatorCore:
+    """Runs the stages of one execution with plugins chosen from the registry."""
+
+    def __init__(self, config: Config, node: Node, plugins: PluginManager) -> None:
+        self.config = config
+        self.node = node
+        self.plugins = plugins
+        self.chain_id = config.node.chain_id.encode()
+        self._engines: dict[str, Any] = {}
+        self._provers: dict[str, Any] = {}
+        self._infos: dict[bytes, Any] = {}
+        self._lock = threading.Lock()
+        self._running = 0
+        self._reserved: set[str] = set()
+        self.active_contexts: set[str] = set()
+        self._host_functions = [f for _, f in self.plugins.named("ispc_host_functions").values()]
+        self._policies = [p for _, p in self.plugins.named("ispc_resource_policies").values()]
+        evidence = self.plugins.named("ispc_evidence_verifiers")
+        name = config.evidence.verifier
+        self._evidence = evidence[name][1] if name in evidence else None
+        self._nonce = itertools.count()
+
+    # -- plugin lookups ------------------------------------------------------------------
+    def engine_for(self, kind: str):
+        """The engine instance for a resource kind (built once)."""
+        if kind in self._engines:
+            return self._engines[kind]
+        specs = {n: s for n, (_, s) in self.plugins.named("ispc_engines").items()}
+        enabled = self.config.engines.enabled
+        candidates = [s for s in specs.values() if kind in s.kinds and (not enabled or s.name in enabled)]
+        if not candidates:
+            available = sorted(specs) if not enabled else sorted(set(specs) & set(enabled))
+            raise NotProvided(self.plugins.missing_message("ispc_engines", kind, available))
+        spec = candidates[0]
+        cache = self.config.home / "cache" / spec.name
+        cache.mkdir(parents=True, exist_ok=True)
+        engine = spec.factory(EngineServices(home=self.config.home, config=self.config, cache_dir=cache))
+        self._engines[kind] = engine
+        return engine
+
+    def prover(self, name: str):
+        """The prover instance called ``name`` (built once)."""
+        if name not in self._provers:
+            spec = self.plugins.get("ispc_provers", name)
+            if self.config.proof.curve not in spec.curves:
+                raise NotProvided(
+                    f"prover {name!r} does not support curve {self.config.proof.curve!r}; "
+                    f"choose one of: {', '.join(spec.curves)}"
+                )
+            keystore = self.config.home / "zkkeys"
+            keystore.mkdir(parents=True, exist_ok=True)
+            self._provers[name] = spec.factory(ProverServices(home=self.config.home, config=self.config, keystore_dir=keystore))
+        return self._provers[name]
+
+    @property
+    def host_functions(self):
+        """Every registered host function."""
+        return self._host_functions
+
+    # -- deploy ---------------------------------------------------------------------------
+    def deploy(self, code: bytes, *, kind: str | None = None, filename: str | None = None) -> DeployResult:
+        """Validate a resource with its engine and store it; its sha256 is its id."""
+        if not code:
+            raise DeployError("the resource is empty")
+        if len(code) > self.config.limits.max_model_bytes:
+            raise DeployError(f"the resource is {len(code)} bytes; the limit is {self.config.limits.max_model_bytes}")
+        specs = {n: s for n, (_, s) in self.plugins.named("ispc_engines").items()}
+        kind = kind or detect_kind(code, filename, specs)
+        engine = self.engine_for(kind)
+        info = engine.validate(code, self._host_functions)
+        import json
+
+        meta = {"exports": json.dumps([attrs.asdict(e) for e in info.exports]), **info.metadata}
+        existed = self.node.store.has(txcodec_sha(code))
+        rid = self.node.store.put(code, kind, meta)
+        self._infos[rid] = info
+        return DeployResult(rid, kind, tuple(e.name for e in info.exports), not existed)
+
+    def resource(self, resource_id: bytes):
+        """The stored resource, its engine and its validated info."""
+        stored = self.node.store.get(resource_id)
+        engine = self.engine_for(stored.kind)
+        info = self._infos.get(resource_id)
+        if info is None:
+            info = engine.validate(stored.data, self._host_functions)
+            self._infos[resource_id] = info
+        return stored, engine, info
+
+    # -- stages ---------------------------------------------------------------------------
+    def admit(self, request: CallRequest, kind: str, caller: bytes):
+        """Stage 1: policies decide the limits; a concurrency slot is taken (released in cleanup)."""
+        size = len(request.input_data) + sum(len(a) for a in request.args if isinstance(a, (bytes, str)))
+        adm = AdmissionRequest(request.resource_id, kind, request.function, caller, size, self._running)
+        limits = self.config.limits
+        for policy in self._policies:
+            policy.admit(adm)
+            limits = limits.tighten(policy.limits(adm, limits))
+        if size > limits.max_input_bytes:
+            raise OversizedInput(f"input of {size} bytes exceeds max_input_bytes={limits.max_input_bytes}")
+        with self._lock:
+            if self._running >= limits.max_concurrent:
+                raise ConcurrencyLimitExceeded(
+                    f"{self._running} executions running; max_concurrent={limits.max_concurrent}",
+                    used=self._running + 1,
+                    allowed=limits.max_concurrent,
+                )
+            self._running += 1
+        return limits
+
+    def release(self) -> None:
+        """Give back the concurrency slot taken by :meth:`admit`."""
+        with self._lock:
+            self._running -= 1
+
+    def open_context(self, request: CallRequest, limits, caller: bytes, *, trace_id: str, correlation_id: str):
+        """Stage 2: a context with its deterministic environment, ledger view, meter, draft, trace."""
+        view = LedgerView(self.node, self._reserved)
+        env = DeterministicEnv(
+            block_height=view.snapshot.height,
+            block_time=view.snapshot.block_time,
+            caller=caller,
+            contract=contract_address(request.resource_id),
+            resource_id=request.resource_id,
+            chain_id=self.chain_id,
+            input_data=request.input_data,
+        )
+        ctx = ExecutionContext(
+            request=request,
+            env=env,
+            limits=limits,
+            ledger_view=view,
+            execution_id=uuid.uuid4().hex,
+            trace_id=trace_id,
+            correlation_id=correlation_id,
+            config=self.config,
+            evidence_verifier=self._evidence,
+        )
+        ctx.host = HostDispatcher(ctx, self._host_functions)
+        self.active_contexts.add(ctx.execution_id)
+        return ctx
+
+    def close_context(self, ctx) -> None:
+        """Cleanup: close the context and forget it."""
+        ctx.close()
+        self.active_contexts.discard(ctx.execution_id)
+
+    def run_engine(self, ctx, stored, engine, info):
+        """Stage 3: run the program (compute stage; bounded by the context's limits only)."""
+        names = {e.name for e in info.exports}
+        if names and ctx.request.function not in names:
+            raise UnknownFunction(
+                f"resource {stored.resource_id.hex()[:16]}… exports no function {ctx.request.function!r}; "
+                f"exports: {', '.join(sorted(names))}"
+            )
+        call = EngineCall(stored.resource_id, stored.data, info, ctx.request.function, tuple(ctx.request.args), ctx)
+        return engine.execute(call)
+
+    def seal(self, ctx, result, kind: str, nonce: int, req_hash: bytes) -> SealedExecution:
+        """Stage 4: build the unsigned transaction and the execution result hash; reserve its inputs."""
+        with self._lock:
+            sealed = seal(ctx, result, kind=kind, chain_id=self.chain_id, nonce=nonce, req_hash=req_hash)
+            self._reserved.update(sealed.spent)
+        return sealed
+
+    def unreserve(self, sealed: SealedExecution | None) -> None:
+        """Cleanup: release the outpoints a sealed transaction had reserved."""
+        if sealed is not None:
+            with self._lock:
+                self._reserved.difference_update(sealed.spent)
+
+    def prove(self, sealed: SealedExecution) -> ProofArtifact | None:
+        """Stage 5: prove the sealed execution with the configured circuit and prover (compute stage)."""
+        if self.config.proof.mode == "off":
+            return None
+        if self.config.proof.mode == "async":
+            raise NotProvided("proof.mode = 'async' needs the asynchronous proof job store, which is not installed yet")
+        prover = self.prover(self.config.proof.scheme)
+        circuit = self.plugins.get("ispc_circuits", self.config.proof.circuit)
+        instance = circuit.instance(sealed, self.config.proof.curve)
+        return prover.prove(instance, self.config.proof.curve)
+
+    def finish(self, sealed: SealedExecution, artifact: ProofArtifact | None, caller_key) -> pb.Transaction:
+        """Stage 6: attach the proof to every state output and sign the inputs."""
+        tx = pb.Transaction()
+        tx.CopyFrom(sealed.transaction)
+        if artifact is not None:
+            zk = to_zk_state_proof(artifact)
+            for out in tx.outputs:
+                if out.HasField("state"):
+                    out.state.zk_proof.CopyFrom(zk)
+        txcodec.sign_inputs(tx, lambda i, tx_input: caller_key)
+        return tx
+
+    def submit(self, tx: pb.Transaction) -> bytes:
+        """Stage 7: hand the finished transaction to the configured submitter."""
+        spec = self.plugins.get("ispc_submitters", self.config.submit.submitter)
+        return spec.factory(self.node).submit(tx)
+
+    # -- the whole call ----------------------------------------------------------------------
+    def call(
+        self,
+        request: CallRequest,
+        *,
+        deadline: float | None = None,
+        cancel: CancelToken | None = None,
+        trace_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> CallResult:
+        """Run one call through every stage; on any failure nothing is written."""
+        timings: dict[str, int] = {}
+        trace_id = trace_id or uuid.uuid4().hex
+        correlation_id = correlation_id or trace_id
+        t = time.perf_counter()
+
+        def lap(stage: str) -> None:
+            nonlocal t
+            now = time.perf_counter()
+            timings[stage] = int((now - t) * 1_000_000)
+            t = now
+
+        check_cancel(cancel, deadline, "admit")
+        try:
+            caller_key = self.node.keys.get(request.caller)
+        except UnknownKey:
+            raise
+        if not isinstance(request.function, str) or not request.function:
+            raise RequestError("the function name must be a non-empty string")
+        stored, engine, info = self.resource(request.resource_id)
+        limits = self.admit(request, stored.kind, caller_key.address)
+        ctx = sealed = None
+        try:
+            lap("admit")
+            ctx = self.open_context(request, limits, caller_key.address, trace_id=trace_id, correlation_id=correlation_id)
+            nonce = request.nonce if request.nonce is not None else self._default_nonce(ctx)
+            req_hash = request_hash(request, caller_key.address, nonce)
+            lap("context")
+            result = self.run_engine(ctx, stored, engine, info)
+            lap("engine")
+            sealed = self.seal(ctx, result, stored.kind, nonce, req_hash)
+            lap("seal")
+            artifact = self.prove(sealed)
+            lap("prove")
+            tx = self.finish(sealed, artifact, caller_key)
+            lap("finish")
+            check_cancel(cancel, deadline, "submit")
+            tx_id = self.submit(tx)
+            lap("submit")
+            return CallResult(
+                tx_id=tx_id,
+                transaction=tx,
+                values=sealed.values,
+                return_data=sealed.return_data,
+                events=sealed.events,
+                usage=sealed.usage,
+                execution_result_hash=sealed.execution_result_hash,
+                trace_commitment=sealed.trace_commitment,
+                proof=artifact,
+                timings_us=timings,
+                trace_id=trace_id,
+                correlation_id=correlation_id,
+            )
+        finally:
+            self.unreserve(sealed)
+            if ctx is not None:
+                self.close_context(ctx)
+            self.release()
+
+    def _default_nonce(self, ctx) -> int:
+        # deterministic for a given ledger and mempool: height in the high bits, pending count low
+        return (ctx.env.block_height << 32) | len(self.node.mempool)
+
+
+def txcodec_sha(code: bytes) -> bytes:
+    """sha256 of resource bytes (its id)."""
+    import hashlib
+
+    return hashlib.sha256(code).digest()
+
+
+def to_zk_state_proof(artifact: ProofArtifact) -> pb.ZKStateProof:
+    """The protobuf form of a proof artifact (public inputs as 32-byte big-endian)."""
+    return pb.ZKStateProof(
+        proof=artifact.proof,
+        public_inputs=[int(x).to_bytes(32, "big") for x in artifact.public_inputs],
+        proving_scheme=artifact.proving_scheme,
+        curve=artifact.curve,
+        verification_key_hash=artifact.verification_key_hash,
+        circuit_id=artifact.circuit_id,
+        circuit_version=artifact.circuit_version,
+        constraint_count=artifact.constraint_count,
+        generation_time_ms=artifact.generation_time_ms,
+    )
+
+
+def resolve_genesis(config: Config, keys) -> dict[bytes, int]:
+    """Genesis allocation with key names resolved to addresses (keys created as needed)."""
+    out: dict[bytes, int] = {}
+    for who, amount in config.genesis.items():
+        if len(who) == 40 and all(c in "0123456789abcdefABCDEF" for c in who):
+            addr = parse_address(who)
+        else:
+            addr = keys.get_or_create(who).address
+        if amount:  # a zero allocation only creates the key
+            out[addr] = out.get(addr, 0) + amount
+    return out
+
+
+class Manager:
+    """The public API of an ispc node: deploy, call, inspect, mine.
+
+    >>> import tempfile
+    >>> with Manager.open(tempfile.mkdtemp(), overrides={"proof.mode": "off"}) as m:
+    ...     m.balance("alice") > 0
+    True
+    """
+
+    def __init__(self, config: Config, node: Node, plugins: PluginManager) -> None:
+        self.config = config
+        self.node = node
+        self.plugins = plugins
+        self.core = CoordinatorCore(config, node, plugins)
+        self.metrics: dict[str, list[int]] = {}
+
+    @classmethod
+    def open(
+        cls,
+        home: str | Path | None = None,
+        overrides: dict[str, Any] | None = None,
+        plugins: Sequence[Any] = (),
+        *,
+        load_entry_points: bool = True,
+    ) -> "Manager":
+        """Open (creating if needed) the node at ``home`` with plugins from entry points plus ``plugins``."""
+        config = load_config(home, overrides)
+        config.home.mkdir(parents=True, exist_ok=True)
+        pm = PluginManager(
+            extra_plugins=plugins,
+            load_entry_points=load_entry_points,
+            strict=config.plugins.strict or None,
+            load=config.plugins.load or None,
+            disable=config.plugins.disable or None,
+        )
+        from ispc_core.node.keys import KeyStore
+
+        genesis = resolve_genesis(config, KeyStore(config.home / "keys"))
+        node = Node(
+            config.home,
+            chain_id=config.node.chain_id.encode(),
+            genesis=genesis,
+            genesis_time=config.node.genesis_time,
+            block_interval=config.node.block_interval,
+            proofs_required=config.proofs_required,
+        )
+        return cls(config, node, pm)
+
+    def __enter__(self) -> "Manager":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the node's databases."""
+        self.node.close()
+
+    # -- operations -------------------------------------------------------------------------
+    def deploy(self, source: bytes | str | Path, *, kind: str | None = None) -> DeployResult:
+        """Deploy a resource from bytes or a file path; returns its id and kind."""
+        filename = None
+        if isinstance(source, (str, Path)):
+            path = Path(source)
+            if not path.is_file():
+                raise RequestError(f"no such file: {path}")
+            filename, source = path.name, path.read_bytes()
+        return self.core.deploy(bytes(source), kind=kind, filename=filename)
+
+    def call(self, request: CallRequest, **kwargs) -> CallResult:
+        """Run one call end to end (see :meth:`CoordinatorCore.call`); errors are typed :class:`IspcError`."""
+        try:
+            result = self.core.call(request, **kwargs)
+        except IspcError as exc:
+            log.info("call %s.%s failed: %s", request.resource_id.hex()[:12], request.function, exc)
+            raise
+        for stage, us in result.timings_us.items():
+            self.metrics.setdefault(stage, []).append(us)
+        return result
+
+    def address(self, who: str) -> bytes:
+        """An address from a key name or 40 hex characters."""
+        if len(who) == 40:
+            try:
+                return parse_address(who)
+            except IspcError:
+                pass
+        return self.node.keys.get(who).address
+
+    def balance(self, who: str) -> int:
+        """Confirmed native balance of a key name or address."""
+        return self.node.ledger.balance(self.address(who))
+
+    def mine(self):
+        """Move the mempool into a new block."""
+        return self.node.mine()

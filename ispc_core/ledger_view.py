@@ -1,0 +1,39 @@
+"""What an execution may read of the ledger: one snapshot, plus this node's pending work.
+
+The view is fixed when the context is created (block height and time never
+move during a call). Balances count confirmed outputs that no pending
+transaction spends and no concurrent execution has reserved; state reads see
+the newest version, pending ones included, so consecutive calls build on each
+other before a block is mined.
+"""
+
+from __future__ import annotations
+
+from ispc_core.node import txcodec
+
+
+class LedgerView:
+    """A read-only window on the node for one execution."""
+
+    def __init__(self, node, reserved: set[str]) -> None:
+        self.node = node
+        self.snapshot = node.ledger.snapshot()
+        self._reserved = reserved
+        self._mempool_spent = node.mempool.spent_outpoints()
+
+    def spendable_utxos(self, address: bytes):
+        """Confirmed native outputs of ``address`` not spent by a pending tx nor reserved, in a stable order."""
+        blocked = self._mempool_spent | self._reserved
+        utxos = [u for u in self.node.ledger.utxos_of(address) if u.key not in blocked]
+        utxos.sort(key=lambda u: (-u.amount, u.key))
+        return utxos
+
+    def balance(self, address: bytes) -> int:
+        """The spendable native balance of ``address``."""
+        return sum(u.amount for u in self.spendable_utxos(address))
+
+    def state_head(self, contract_id: bytes, key: bytes):
+        """The newest version of a contract's state under ``key`` (pending first), or None."""
+        state_id = txcodec.state_id_for(contract_id, key)
+        pending = self.node.mempool.pending_state_head(state_id)
+        return pending if pending is not None else self.node.ledger.state_head(state_id)
