@@ -91,6 +91,8 @@ class ScriptEngine:
 class TestEnginePlugin:
     """Registers the scripted engine as the ``test`` engine for kind ``test``."""
 
+    __test__ = False
+
     def __init__(self):
         self.engine = ScriptEngine()
 
@@ -147,6 +149,8 @@ class KeyedHashProver:
 
 class TestProverPlugin:
     """Registers the keyed-hash prover as ``testproof`` and its circuit ``test_circuit``."""
+
+    __test__ = False
 
     def __init__(self):
         self.instances = []
