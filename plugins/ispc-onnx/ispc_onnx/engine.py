@@ -217,11 +217,14 @@ class OnnxEngine:
         tensor inputs/outputs of supported element types, and load in an
         onnxruntime CPU session (an unsupported operator is named in the error).
         """
+        return self._inspect(code)[0]
+
+    def _inspect(self, code: bytes) -> tuple[ResourceInfo, ort.InferenceSession]:
         if len(code) > self.max_model_bytes:
             raise DeployError(f"model of {len(code)} bytes exceeds max_model_bytes = {self.max_model_bytes}")
         model = parse_model(code)
         signature = signature_of(model)
-        create_session(code, signature.operators)  # proves onnxruntime can run every node
+        session = create_session(code, signature.operators)  # proves onnxruntime can run every node
         metadata = signature.to_metadata()
         metadata["engine"] = f"onnxruntime {ort.__version__}"
         export = FunctionSignature(
@@ -229,7 +232,16 @@ class OnnxEngine:
             params=tuple(f"{t.name}:{t.describe()}" for t in signature.inputs),
             results=tuple(f"{t.name}:{t.describe()}" for t in signature.outputs),
         )
-        return ResourceInfo(kind=KIND, exports=(export,), metadata=metadata)
+        return ResourceInfo(kind=KIND, exports=(export,), metadata=metadata), session
+
+    def preload(self, resource_id: bytes, code: bytes) -> None:
+        """Build and cache the session for a deployed resource ahead of its first call.
+
+        A cold call builds its session inside the call's wall-clock budget;
+        preloading moves that cost out of it (e.g. right after deploy).
+        """
+        _, session = self._inspect(code)
+        self.cache.get_or_create(bytes(resource_id), len(code), lambda: session)
 
     # ----------------------------------------------------------------- execute
     @property

@@ -113,6 +113,18 @@ def _one(name: str, value: Any, spec: TensorSpec | None) -> np.ndarray:
     return _plain(name, value, spec)
 
 
+def _is_positional_single(doc: list, spec: TensorSpec) -> bool:
+    """``[tensor]`` for a one-input model: one element that is a typed entry or has the input's rank."""
+    if len(doc) != 1:
+        return False
+    if isinstance(doc[0], Mapping):
+        return True
+    try:
+        return np.ndim(doc) == len(spec.shape) + 1
+    except ValueError:
+        return False
+
+
 def load_inputs(path_or_dict: Any, info: Any = None) -> dict[str, np.ndarray]:
     """Read inputs from a JSON file path (or an already-parsed document) into arrays.
 
@@ -145,7 +157,7 @@ def load_inputs(path_or_dict: Any, info: Any = None) -> dict[str, np.ndarray]:
     if isinstance(doc, list):
         if specs is None:
             raise InvalidArguments("positional inputs need the model signature to name them")
-        if len(specs) == 1 and not (len(doc) == 1 and isinstance(doc[0], Mapping)):
+        if len(specs) == 1 and not _is_positional_single(doc, specs[0]):
             # a single-input model: the list is the tensor itself
             return {specs[0].name: _one(specs[0].name, doc, specs[0])}
         if len(doc) != len(specs):
