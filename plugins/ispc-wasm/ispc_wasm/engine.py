@@ -61,15 +61,20 @@ def make_config() -> Config:
 
 
 class EpochTicker:
-    """One thread per engine that increments the epoch every ``interval`` seconds while calls run.
+    """One thread per engine that advances the epoch while calls run.
 
-    Epoch deadlines are relative to the epoch when they are set, so the
-    thread sleeps (without ticking) while no call is active.
+    The epoch tracks elapsed time rather than counting sleeps: after each
+    sleep the thread increments the epoch up to ``elapsed / interval``, so
+    sleep overshoot never accumulates into a late deadline. The thread waits
+    (without ticking) while no call is active; epoch deadlines are relative
+    to the epoch at the time they are set, so pausing is harmless.
     """
 
     def __init__(self, engine: wasmtime.Engine, interval: float) -> None:
         self.engine = engine
         self.interval = interval
+        self.epoch = 0  # increments so far (the engine's epoch)
+        self._base = 0.0  # monotonic time at which epoch 0 would have been
         self._cv = threading.Condition()
         self._active = 0
         self._closed = False
@@ -78,6 +83,8 @@ class EpochTicker:
     def acquire(self) -> None:
         """Mark one call as running (starting the thread on first use)."""
         with self._cv:
+            if not self._active:
+                self._base = time.monotonic() - self.epoch * self.interval
             self._active += 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="ispc-wasm-epoch", daemon=True)
@@ -99,14 +106,19 @@ class EpochTicker:
 
     def _run(self) -> None:
         cv, engine, interval = self._cv, self.engine, self.interval
+        monotonic, sleep = time.monotonic, time.sleep
         while True:
             with cv:
                 while not self._active and not self._closed:
                     cv.wait()
                 if self._closed:
                     return
-            time.sleep(interval)
-            engine.increment_epoch()
+                base = self._base
+            sleep(interval)
+            target = int((monotonic() - base) / interval)
+            while self.epoch < target:
+                engine.increment_epoch()
+                self.epoch += 1
 
 
 @attrs.define
