@@ -7,7 +7,8 @@ deadline, records the canonically encoded outputs in the trace through the
 ``result.set`` host function, and returns the encoded inputs and outputs as
 ``output_data`` so that they enter the execution result hash.
 
-Configuration keys (read from the node or call configuration when present):
+Configuration keys (``[plugin.onnx]`` in ``ispc.toml``, or ``onnx.<key>`` in a
+mapping; read from the call's context configuration, then the node's):
 
 ``onnx.allow_nonfinite`` (bool, default ``False``)
     accept NaN and ±inf in floating-point inputs.
@@ -17,6 +18,7 @@ Configuration keys (read from the node or call configuration when present):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -49,12 +51,20 @@ RESULT_HOST_FUNCTION = "result.set"
 def config_value(config: Any, section: str, key: str, default: Any) -> Any:
     """Read ``section.key`` from whatever configuration object is at hand.
 
-    Accepts ``None``, a mapping (nested ``{"onnx": {"allow_nonfinite": ...}}`` or
+    Accepts ``None``, the core's ``Config`` (``[plugin.<section>]`` tables), a mapping (nested ``{"onnx": {"allow_nonfinite": ...}}`` or
     flat ``{"onnx.allow_nonfinite": ...}``), or an object with ``get`` or with
     attributes; anything unreadable gives ``default``.
     """
     if config is None:
         return default
+    settings = getattr(config, "plugin_settings", None)  # ispc_core.config.Config: [plugin.onnx]
+    if callable(settings):
+        try:
+            value = settings(section).get(key)
+        except Exception:
+            value = None
+        if value is not None:
+            return value
     dotted = f"{section}.{key}"
     getter = getattr(config, "get", None)
     if callable(getter):
@@ -98,6 +108,11 @@ def coerce_input(spec: TensorSpec, value: Any) -> np.ndarray:
                 f"input {spec.name!r}: expected element type {spec.dtype} ({_expected(spec)}), got a {value.dtype} array"
             )
         return value
+    if isinstance(value, Mapping) and "dtype" in value:
+        from ispc_onnx.inputs import load_inputs  # the typed JSON form {"dtype", "shape", "data"}
+
+        value = load_inputs({spec.name: dict(value)}, {"inputs": json.dumps([spec.to_json()])})[spec.name]
+        return coerce_input(spec, value)
     if isinstance(value, (bytes, bytearray, str, Mapping)):
         raise InvalidArguments(
             f"input {spec.name!r}: expected a {_expected(spec)} tensor (nested lists or a numpy array), "
@@ -216,8 +231,14 @@ class OnnxEngine:
         The model must parse, pass ``onnx.checker`` (full check), use only
         tensor inputs/outputs of supported element types, and load in an
         onnxruntime CPU session (an unsupported operator is named in the error).
+        The session built here is cached under ``sha256(code)`` — the node's
+        resource id — so the first call finds it warm.
         """
-        return self._inspect(code)[0]
+        info, session = self._inspect(code)
+        # The node names a resource by the sha256 of its bytes: keep the session just built,
+        # so the first call does not pay for it (it simply ages out of the LRU otherwise).
+        self.cache.get_or_create(hashlib.sha256(code).digest(), len(code), lambda: session)
+        return info
 
     def _inspect(self, code: bytes) -> tuple[ResourceInfo, ort.InferenceSession]:
         if len(code) > self.max_model_bytes:
