@@ -141,13 +141,19 @@ class PluginManager:
         def on_failure(manager, entrypoint, exc):
             failures.append((entrypoint.name, exc))
 
+        # stevedore keeps each namespace's entry-point list in a process-wide class
+        # cache; without dropping it, plugins installed (or put on sys.path) after
+        # the first PluginManager of this process would be listed above but never
+        # loaded, and would vanish silently.
+        stevedore.ExtensionManager.ENTRY_POINT_CACHE.pop(ENTRY_POINT_GROUP, None)
+        missing: list[str] = []
         mgr = stevedore.NamedExtensionManager(
             namespace=ENTRY_POINT_GROUP,
             names=wanted,
             invoke_on_load=False,
             name_order=True,
             on_load_failure_callback=on_failure,
-            on_missing_entrypoints_callback=lambda names: None,
+            on_missing_entrypoints_callback=lambda names: missing.extend(names),
         )
         for name, exc in failures:
             dist, version = by_name.get(name, ("?", ""))
@@ -156,6 +162,13 @@ class PluginManager:
                 raise PluginError(message) from exc
             log.warning("%s", message)
             self.infos[name] = PluginInfo(name, dist, version, "failed", error=f"{type(exc).__name__}: {exc}")
+        for name in sorted(set(missing) - {n for n, _ in failures}):
+            dist, version = by_name.get(name, ("?", ""))
+            message = f"plugin {name!r} (entry point in distribution {dist}) was listed but could not be found to load"
+            if self.strict:
+                raise PluginError(message)
+            log.warning("%s", message)
+            self.infos[name] = PluginInfo(name, dist, version, "failed", error=message)
         for ext in mgr:
             dist, version = by_name.get(ext.name, ("?", ""))
             self.register(ext.plugin, name=ext.name, distribution=dist, version=version)
