@@ -202,7 +202,7 @@ class PluginManager:
             return self._cache[hook]
         kind, expected, _ = HOOKS[hook]
         out: list[tuple[str, Any]] = []
-        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):  # registration order
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():  # registration order
             try:
                 items = impl.function() or []
                 bad = [x for x in items if not isinstance(x, expected)]
