@@ -177,6 +177,11 @@ class PluginManager:
         """Register one plugin object (module or instance with ``@hookimpl`` functions)."""
         try:
             self.pm.register(plugin, name=name)
+            try:
+                self.pm.check_pending()  # an @hookimpl whose name is no hookspec (a typo) is an error
+            except pluggy.PluginValidationError:
+                self.pm.unregister(name=name)
+                raise
         except (ValueError, pluggy.PluginValidationError) as exc:
             message = f"plugin {name!r} from {distribution or '?'} cannot be registered: {exc}"
             if self.strict:
