@@ -14,7 +14,6 @@ unless it is signed and (when proofs are on) proven.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -34,7 +33,6 @@ from ispc_core.errors import (
     OversizedInput,
     RequestError,
     UnknownFunction,
-    UnknownKey,
 )
 from ispc_core.hostabi import HostDispatcher
 from ispc_core.ledger_view import LedgerView
@@ -112,7 +110,8 @@ class CoordinatorCore:
         evidence = self.plugins.named("ispc_evidence_verifiers")
         name = config.evidence.verifier
         self._evidence = evidence[name][1] if name in evidence else None
-        self._nonce = itertools.count()
+        self._keys: dict[str, Any] = {}
+        self._resources: dict[bytes, Any] = {}
 
     # -- plugin lookups ------------------------------------------------------------------
     def engine_for(self, kind: str):
@@ -170,9 +169,23 @@ class CoordinatorCore:
         self._infos[rid] = info
         return DeployResult(rid, kind, tuple(e.name for e in info.exports), not existed)
 
+    def caller_key(self, name: str):
+        """The caller's key by name (keys never change once created, so they are cached)."""
+        key = self._keys.get(name)
+        if key is None:
+            key = self._keys[name] = self.node.keys.get(name)
+        return key
+
     def resource(self, resource_id: bytes):
-        """The stored resource, its engine and its validated info."""
-        stored = self.node.store.get(resource_id)
+        """The stored resource, its engine and its validated info (content-addressed, so cached)."""
+        if not isinstance(resource_id, (bytes, bytearray)) or len(resource_id) != 32:
+            raise RequestError("a resource id is 32 bytes (64 hex characters)")
+        stored = self._resources.get(resource_id)
+        if stored is None:
+            stored = self.node.store.get(resource_id)
+            if len(self._resources) > 256:
+                self._resources.clear()
+            self._resources[resource_id] = stored
         engine = self.engine_for(stored.kind)
         info = self._infos.get(resource_id)
         if info is None:
@@ -313,10 +326,7 @@ class CoordinatorCore:
             t = now
 
         check_cancel(cancel, deadline, "admit")
-        try:
-            caller_key = self.node.keys.get(request.caller)
-        except UnknownKey:
-            raise
+        caller_key = self.caller_key(request.caller)
         if not isinstance(request.function, str) or not request.function:
             raise RequestError("the function name must be a non-empty string")
         stored, engine, info = self.resource(request.resource_id)
