@@ -153,7 +153,9 @@ def _trap_text(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
     for ln in reversed(lines):
         if ln.startswith("wasm trap:"):
-            return ln[len("wasm trap:") :].strip()
+            while ln.startswith("wasm trap:"):
+                ln = ln[len("wasm trap:") :].strip()
+            return ln
     if "Caused by:" in lines:
         after = lines[lines.index("Caused by:") + 1 :]
         if after:

@@ -296,7 +296,7 @@ def test_wrong_arguments(harness, args):
     [
         ("div", (1, 0), "divide by zero"),
         ("boom", (), "unreachable"),
-        ("recurse", (10_000_000,), ""),
+        ("recurse", (10_000_000,), "out of bounds memory access"),  # C shadow stack runs out
         ("abort_msg", (), "the contract gave up on purpose"),
     ],
 )
@@ -305,6 +305,16 @@ def test_traps(harness, function, args, needle):
         harness.call("adversarial", function, *args)
     assert needle in str(ei.value)
     assert str(ei.value).startswith(function)
+
+
+def test_native_stack_overflow_is_a_trap(engine, host_functions):
+    h = Harness(engine, host_functions, MemoryLedger())
+    key = h.deploy(wat(f"""(module {ALLOC}
+        (func $f (export "rec") (param i64) (result i64)
+          (i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (local.get 0))))"""))
+    with pytest.raises(errors.ProgramTrap, match="call stack exhausted"):
+        h.call(key, "rec", 0)
+    assert h.call("counter", "get").values == (0,)
 
 
 def test_recursion_within_bounds_works(harness):
