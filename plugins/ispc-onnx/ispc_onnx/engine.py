@@ -18,6 +18,7 @@ mapping; read from the call's context configuration, then the node's):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -187,6 +188,19 @@ def check_finite(spec: TensorSpec, array: np.ndarray) -> None:
         )
 
 
+@functools.lru_cache(maxsize=256)
+def _signature_from(opset: str, inputs: str, outputs: str, operators: str) -> ModelSignature:
+    return ModelSignature.from_metadata({"opset": opset, "inputs": inputs, "outputs": outputs, "operators": operators})
+
+
+def _signature(metadata: Mapping[str, str]) -> ModelSignature:
+    """The signature stored at deploy, parsed once per distinct metadata."""
+    try:
+        return _signature_from(metadata["opset"], metadata["inputs"], metadata["outputs"], metadata.get("operators", "[]"))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise DeployError(f"the resource's ONNX metadata is missing or unreadable ({exc}); deploy it again") from None
+
+
 class OnnxEngine:
     """Runs ONNX models; one instance per node (it owns the session cache).
 
@@ -348,7 +362,7 @@ class OnnxEngine:
             raise OversizedInput(
                 f"model of {len(call.code)} bytes exceeds max_model_bytes = {limits.max_model_bytes}"
             )
-        signature = ModelSignature.from_metadata(call.info.metadata)
+        signature = _signature(call.info.metadata)
         inputs = self.prepare_inputs(call, signature)
 
         self._enter(limits)

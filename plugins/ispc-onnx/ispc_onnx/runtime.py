@@ -165,7 +165,8 @@ class Watchdog:
     """A single daemon thread terminating runs whose ``time.monotonic()`` deadline passed.
 
     Arming and disarming cost a lock and a heap operation (no thread per call);
-    the heap only holds inferences currently running.
+    the heap only holds inferences currently running. The thread is woken only
+    when a new deadline is earlier than the one it already sleeps until.
     """
 
     def __init__(self) -> None:
@@ -173,6 +174,9 @@ class Watchdog:
         self._cond = threading.Condition()
         self._seq = itertools.count()
         self._thread: threading.Thread | None = None
+        #: the deadline the thread sleeps until (inf: no timeout); arming a later
+        #: deadline needs no wake-up, which keeps the thread (and GIL hand-offs) off the hot path
+        self._wake_at = float("inf")
 
     def arm(self, deadline: float, run_options: ort.RunOptions) -> WatchItem:
         """Terminate ``run_options``' run at ``deadline`` unless disarmed first."""
@@ -182,7 +186,7 @@ class Watchdog:
                 self._thread = threading.Thread(target=self._loop, name="ispc-onnx-watchdog", daemon=True)
                 self._thread.start()
             heapq.heappush(self._heap, item)
-            if self._heap[0] is item:
+            if deadline < self._wake_at:
                 self._cond.notify()
         return item
 
@@ -201,11 +205,13 @@ class Watchdog:
         with self._cond:
             while True:
                 if not self._heap:
+                    self._wake_at = float("inf")
                     self._cond.wait()
                     continue
                 top = self._heap[0]
                 delay = top.deadline - time.monotonic()
                 if delay > 0:
+                    self._wake_at = top.deadline
                     self._cond.wait(delay)
                     continue
                 heapq.heappop(self._heap)

@@ -65,6 +65,8 @@ CODE_TO_DTYPE: dict[int, np.dtype] = {
 #: numpy dtype name -> ONNX code.
 NAME_TO_CODE: dict[str, int] = {np.dtype(dt).name: code for code, dt in CODE_TO_DTYPE.items()}
 
+_DTYPE_TO_CODE: dict[np.dtype, int] = {dt: code for code, dt in CODE_TO_DTYPE.items()}
+
 _CANONICAL_NAN = {
     np.dtype("<f2"): np.array([0x7E00], dtype="<u2").view("<f2")[0],
     np.dtype("<f4"): np.array([0x7FC00000], dtype="<u4").view("<f4")[0],
@@ -78,6 +80,9 @@ def dtype_code(dtype: np.dtype | str) -> int:
     >>> dtype_code("float32")
     1
     """
+    code = _DTYPE_TO_CODE.get(dtype) if isinstance(dtype, np.dtype) else None
+    if code is not None:
+        return code
     name = np.dtype(dtype).name
     try:
         return NAME_TO_CODE[name]
