@@ -70,13 +70,13 @@ def tx_to_json(tx) -> dict[str, Any]:
             if name not in node:
                 continue
             if fd.type == fd.TYPE_BYTES:
-                if fd.label == fd.LABEL_REPEATED:
+                if fd.is_repeated:
                     node[name] = [hexify(v, fd) for v in node[name]]
                 else:
                     node[name] = hexify(node[name], fd)
             elif fd.type == fd.TYPE_MESSAGE and not (fd.message_type.GetOptions().map_entry):
                 sub = getattr(msg, name)
-                if fd.label == fd.LABEL_REPEATED:
+                if fd.is_repeated:
                     for m, n in zip(sub, node[name]):
                         walk(m, n)
                 else:
