@@ -137,6 +137,7 @@ class _Reader:
         self.pos = 0
 
     def take(self, n: int, what: str) -> memoryview:
+        """The next ``n`` bytes; :class:`RequestError` naming ``what`` if they are not there."""
         if n < 0 or self.pos + n > len(self.data):
             raise RequestError(f"truncated tensor encoding: {what} needs {n} bytes at offset {self.pos}")
         out = self.data[self.pos : self.pos + n]
@@ -144,6 +145,7 @@ class _Reader:
         return out
 
     def unpack(self, fmt: str, what: str) -> tuple:
+        """``struct.unpack`` of the next bytes in format ``fmt``."""
         return struct.unpack(fmt, self.take(struct.calcsize(fmt), what))
 
 
