@@ -175,7 +175,11 @@ def _fail(st: CallState | None, exc: BaseException) -> None:
 
 
 def make_callback(fn: HostFunction) -> Callable[..., int]:
-    """Build the wasmtime callback for host function ``fn`` (called as ``cb(caller, *wasm_args)``).
+    """Build the wasmtime callback for host function ``fn``.
+
+    The callback's ``needs_caller`` attribute says whether wasmtime must pass
+    the ``Caller`` first (functions touching guest memory) or only the wasm
+    arguments (functions of i64s returning an i64 or nothing).
 
     The decoding plan (which wasm values form which argument) is computed here,
     once; the callback itself only walks it.
@@ -200,9 +204,27 @@ def make_callback(fn: HostFunction) -> Callable[..., int]:
             raise HostCallError(f"{fname}: returned {type(result).__name__}, not bytes", function=fname, argument="result")
         return _write(st, caller, fname, bytes(result))
 
+    if all_i64 and returns in (None, "i64"):
+        # The hot shape (env.block_height, ...): no memory access, so no Caller needed.
+        def callback_i64(*raw: int) -> int:
+            st = _local.state
+            try:
+                result = st.host.invoke(fn, raw)
+                if returns is None:
+                    return 0
+                if type(result) is int and _I64_MIN <= result <= _I64_MAX:
+                    return result
+                return finish(st, None, result)  # raises the typed error
+            except BaseException as exc:
+                _fail(st, exc)
+                raise
+
+        callback_i64.needs_caller = False  # type: ignore[attr-defined]
+        return callback_i64
+
     if all_i64:
 
-        def callback(caller: Any, *raw: int) -> int:
+        def callback_ret(caller: Any, *raw: int) -> int:
             st = _local.state
             try:
                 return finish(st, caller, st.host.invoke(fn, raw))
@@ -210,7 +232,8 @@ def make_callback(fn: HostFunction) -> Callable[..., int]:
                 _fail(st, exc)
                 raise
 
-        return callback
+        callback_ret.needs_caller = True  # type: ignore[attr-defined]
+        return callback_ret
 
     def callback(caller: Any, *raw: int) -> int:  # noqa: F811 - the general shape
         st = _local.state
@@ -240,6 +263,7 @@ def make_callback(fn: HostFunction) -> Callable[..., int]:
             _fail(st, exc)
             raise
 
+    callback.needs_caller = True  # type: ignore[attr-defined]
     return callback
 
 

@@ -335,7 +335,11 @@ class WasmEngine:
             linker.define_func(abi.IMPORT_MODULE, name, abi.functype(params, results), abi.ABI_CALLBACKS[name], access_caller=True)
         for fn in functions.values():
             params, results = abi.import_signature(fn)
-            linker.define_func(abi.IMPORT_MODULE, fn.import_name, abi.functype(params, results), abi.make_callback(fn), access_caller=True)
+            callback = abi.make_callback(fn)
+            linker.define_func(
+                abi.IMPORT_MODULE, fn.import_name, abi.functype(params, results), callback,
+                access_caller=callback.needs_caller,
+            )
         entry = _LinkerEntry(tuple(functions.values()), linker)
         with self._lock:
             if len(self._linkers) >= 64:
