@@ -51,9 +51,14 @@ STAGES = ("admit", "context", "engine", "seal", "prove", "finish", "submit")
 
 @attrs.frozen
 class CallResult:
-    """What one call produced."""
+    """What one call produced.
 
-    tx_id: bytes
+    In async proof mode ``tx_id`` is ``None`` (the id covers the proof, which
+    is not made yet), ``transaction`` is the unsigned transaction without its
+    proof, and ``proof_job_id`` names the job that will finish it.
+    """
+
+    tx_id: bytes | None
     transaction: pb.Transaction
     values: tuple[Any, ...]
     return_data: bytes
@@ -65,6 +70,7 @@ class CallResult:
     timings_us: dict[str, int]
     trace_id: str
     correlation_id: str
+    proof_job_id: str | None = None
 
 
 @attrs.frozen
@@ -112,6 +118,8 @@ class CoordinatorCore:
         self._evidence = evidence[name][1] if name in evidence else None
         self._keys: dict[str, Any] = {}
         self._resources: dict[bytes, Any] = {}
+        #: the proof-job runner (async mode; see ispc_core.proofjobs), set by Manager
+        self.proof_jobs = None
 
     # -- plugin lookups ------------------------------------------------------------------
     def engine_for(self, kind: str):
@@ -221,7 +229,10 @@ class CoordinatorCore:
 
     def open_context(self, request: CallRequest, limits, caller: bytes, *, trace_id: str, correlation_id: str):
         """Stage 2: a context with its deterministic environment, ledger view, meter, draft, trace."""
-        view = LedgerView(self.node, self._reserved)
+        if self.proof_jobs is not None:
+            view = LedgerView(self.node, self._reserved, self.proof_jobs.reserved_outpoints())
+        else:
+            view = LedgerView(self.node, self._reserved)
         env = DeterministicEnv(
             block_height=view.snapshot.height,
             block_time=view.snapshot.block_time,
@@ -342,6 +353,25 @@ class CoordinatorCore:
             lap("engine")
             sealed = self.seal(ctx, result, stored.kind, nonce, req_hash)
             lap("seal")
+            if self.config.proof.mode == "async" and self.proof_jobs is not None:
+                check_cancel(cancel, deadline, "submit")
+                job_id = self.proof_jobs.enqueue(sealed, request, request.caller)
+                lap("enqueue")
+                return CallResult(
+                    tx_id=None,
+                    transaction=sealed.transaction,
+                    values=sealed.values,
+                    return_data=sealed.return_data,
+                    events=sealed.events,
+                    usage=sealed.usage,
+                    execution_result_hash=sealed.execution_result_hash,
+                    trace_commitment=sealed.trace_commitment,
+                    proof=None,
+                    timings_us=timings,
+                    trace_id=trace_id,
+                    correlation_id=correlation_id,
+                    proof_job_id=job_id,
+                )
             artifact = self.prove(sealed)
             lap("prove")
             tx = self.finish(sealed, artifact, caller_key)
@@ -371,7 +401,8 @@ class CoordinatorCore:
 
     def _default_nonce(self, ctx) -> int:
         # deterministic for a given ledger and mempool: height in the high bits, pending count low
-        return (ctx.env.block_height << 32) | len(self.node.mempool)
+        pending = self.proof_jobs.pending_count() if self.proof_jobs is not None else 0
+        return (ctx.env.block_height << 32) | (len(self.node.mempool) + pending)
 
 
 def txcodec_sha(code: bytes) -> bytes:
@@ -424,6 +455,7 @@ class Manager:
         self.plugins = plugins
         self.core = CoordinatorCore(config, node, plugins)
         self.metrics: dict[str, list[int]] = {}
+        self._open_args: dict[str, Any] = {}
 
     @classmethod
     def open(
@@ -455,7 +487,41 @@ class Manager:
             block_interval=config.node.block_interval,
             proofs_required=config.proofs_required,
         )
-        return cls(config, node, pm)
+        manager = cls(config, node, pm)
+        manager._open_args = {"plugins": tuple(plugins), "overrides": dict(overrides or {}), "load_entry_points": load_entry_points}
+        from ispc_core.proofjobs.store import ProofJobStore
+
+        if config.proof.mode == "async" or ProofJobStore.exists(config.home):
+            manager._start_proof_jobs(only_if_pending=config.proof.mode != "async")
+        return manager
+
+    def _start_proof_jobs(self, *, only_if_pending: bool = False):
+        """Start the proof-job runner (async mode, or unfinished jobs left from an async run)."""
+        if self.core.proof_jobs is None:
+            from ispc_core.proofjobs.runner import ProofJobRunner
+
+            if only_if_pending:
+                from ispc_core.proofjobs.store import ProofJobStore
+
+                probe = ProofJobStore(self.config.home)
+                try:
+                    if not probe.unfinished():
+                        return None
+                finally:
+                    probe.close()
+            args = self._open_args
+            self.core.proof_jobs = ProofJobRunner(
+                self.core,
+                plugin_objects=args.get("plugins", ()),
+                overrides=args.get("overrides"),
+                load_entry_points=args.get("load_entry_points", True),
+            ).start()
+        return self.core.proof_jobs
+
+    @property
+    def proof_jobs(self):
+        """The proof-job runner, started on first use (``None`` never: it creates the store)."""
+        return self._start_proof_jobs()
 
     def __enter__(self) -> "Manager":
         return self
@@ -464,7 +530,10 @@ class Manager:
         self.close()
 
     def close(self) -> None:
-        """Close the node's databases."""
+        """Stop the proof-job runner (unfinished jobs resume on the next open) and close the node's databases."""
+        if self.core.proof_jobs is not None:
+            self.core.proof_jobs.stop()
+            self.core.proof_jobs = None
         self.node.close()
 
     # -- operations -------------------------------------------------------------------------

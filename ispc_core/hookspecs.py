@@ -222,3 +222,31 @@ def ispc_evidence_verifiers():
         def ispc_evidence_verifiers():
             return [EvidenceVerifierSpec(name="hmac", verify=_verify)]
     """
+
+
+@hookspec
+def ispc_proof_finished(job, artifact, error):
+    """Be told when an asynchronous proof job ends; return nothing.
+
+    Unlike the other hooks this one is a *notification*: it takes arguments
+    and its return value is ignored. ``job`` is the finished
+    :class:`~ispc_core.proofjobs.model.ProofJob` (``state`` is ``"done"`` or
+    ``"failed"``, ``cause`` says why it failed, ``tx_id`` names the submitted
+    transaction); ``artifact`` is the :class:`~ispc_core.specs.ProofArtifact`
+    on success and ``None`` on failure; ``error`` is the typed exception on
+    failure and ``None`` on success. It runs in the node's proof-job runner
+    thread: keep it quick, and an exception it raises is logged, never
+    propagated (the job's outcome is already recorded).
+
+    Example::
+
+        import logging
+        from ispc_core import hookimpl
+
+        @hookimpl
+        def ispc_proof_finished(job, artifact, error):
+            if error is None:
+                logging.getLogger("audit").info("job %s: tx %s proven", job.job_id, job.tx_id.hex())
+            else:
+                logging.getLogger("audit").warning("job %s failed: %s", job.job_id, job.cause)
+    """

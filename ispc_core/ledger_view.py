@@ -2,7 +2,8 @@
 
 The view is fixed when the context is created (block height and time never
 move during a call). Balances count confirmed outputs that no pending
-transaction spends and no concurrent execution has reserved; state reads see
+transaction spends, no concurrent execution has reserved and no pending
+proof job's transaction spends; state reads see
 the newest version, pending ones included, so consecutive calls build on each
 other before a block is mined.
 """
@@ -15,15 +16,17 @@ from ispc_core.node import txcodec
 class LedgerView:
     """A read-only window on the node for one execution."""
 
-    def __init__(self, node, reserved: set[str]) -> None:
+    def __init__(self, node, reserved: set[str], job_reserved: set[str] | frozenset[str] = frozenset()) -> None:
         self.node = node
         self.snapshot = node.ledger.snapshot()
         self._reserved = reserved
+        #: outpoints spent by transactions whose proof jobs are still pending (async mode)
+        self._job_reserved = job_reserved
         self._mempool_spent = node.mempool.spent_outpoints()
 
     def spendable_utxos(self, address: bytes):
         """Confirmed native outputs of ``address`` not spent by a pending tx nor reserved, in a stable order."""
-        blocked = self._mempool_spent | self._reserved
+        blocked = self._mempool_spent | self._reserved | self._job_reserved
         utxos = [u for u in self.node.ledger.utxos_of(address) if u.key not in blocked]
         utxos.sort(key=lambda u: (-u.amount, u.key))
         return utxos

@@ -36,6 +36,7 @@ from ispc_core.specs import (
     ResourcePolicy,
     SubmitterSpec,
 )
+from ispc_core.proofjobs.model import ProofJob
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,12 @@ HOOKS: dict[str, tuple[str, type, str]] = {
     "ispc_proof_executors": ("proof executor", ProofExecutorSpec, "name"),
     "ispc_submitters": ("submitter", SubmitterSpec, "name"),
     "ispc_evidence_verifiers": ("evidence verifier", EvidenceVerifierSpec, "name"),
+    # a notification hook: called with arguments, returns nothing (never collected)
+    "ispc_proof_finished": ("proof listener", ProofJob, "job_id"),
 }
+
+#: hooks that notify plugins of events instead of returning lists of specs
+NOTIFICATION_HOOKS: frozenset[str] = frozenset({"ispc_proof_finished"})
 
 #: which distribution provides a well-known name, for "install X" hints
 KNOWN_PROVIDERS: dict[tuple[str, str], str] = {
@@ -205,6 +211,8 @@ class PluginManager:
         """
         if hook in self._cache:
             return self._cache[hook]
+        if hook in NOTIFICATION_HOOKS:
+            raise PluginError(f"{hook} is a notification hook; call it through pm.hook.{hook}(...)")
         kind, expected, _ = HOOKS[hook]
         out: list[tuple[str, Any]] = []
         for impl in getattr(self.pm.hook, hook).get_hookimpls():  # registration order
@@ -267,7 +275,15 @@ class PluginManager:
 
     def list_plugins(self) -> list[PluginInfo]:
         """Every plugin seen, with what each provides."""
+        for hook in NOTIFICATION_HOOKS:
+            for impl in getattr(self.pm.hook, hook).get_hookimpls():
+                info = self.infos.get(impl.plugin_name)
+                label = f"{HOOKS[hook][0]}:{hook}"
+                if info is not None and label not in info.provides:
+                    info.provides.append(label)
         for hook, (kind, _, attr) in HOOKS.items():
+            if hook in NOTIFICATION_HOOKS:
+                continue
             try:
                 items = self.collect(hook)
             except PluginError:
