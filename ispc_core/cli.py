@@ -17,8 +17,8 @@ import click
 from ispc_core.errors import IspcError, RequestError
 
 
-def _hex(b: bytes) -> str:
-    return b.hex()
+def _hex(b: bytes | None) -> str | None:
+    return None if b is None else b.hex()
 
 
 def _open(ctx: click.Context, **extra):
@@ -238,7 +238,9 @@ def call(ctx, resource, function, args, caller, data_hex, input_file, nonce, as_
                 "generation_time_ms": res.proof.generation_time_ms,
             },
         }
-        text = f"tx {payload['tx_id']}\nvalues {json.dumps(values)}\nfuel {res.usage.get('fuel_used', 0)} host_calls {res.usage.get('host_calls', 0)}"
+        if res.proof_job_id:  # async proof mode: the transaction waits for its proof
+            payload["proof_job_id"] = res.proof_job_id
+        text = f"tx {payload['tx_id'] or 'pending: proof job ' + str(res.proof_job_id)}\nvalues {json.dumps(values)}\nfuel {res.usage.get('fuel_used', 0)} host_calls {res.usage.get('host_calls', 0)}"
         if res.events:
             text += "\n" + "\n".join(f"event {t} {d.hex()}" for t, d in res.events)
         text += "\nproof " + ("none (proof.mode = off)" if res.proof is None else f"{res.proof.proving_scheme}/{res.proof.curve}")
@@ -372,6 +374,10 @@ def demo(ctx) -> None:
 
     run_demo(ctx.obj.get("home"), ctx.obj.get("overrides", {}))
 
+
+from ispc_core.cli_proofs import register as _register_proof_commands  # noqa: E402
+
+_register_proof_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -124,6 +124,12 @@ class ProofJobRunner:
             self._wake.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        for job_id in list(self._inflight):
+            try:
+                self.store.release(job_id)
+            except Exception:  # noqa: BLE001
+                log.exception("could not release proof job %s", job_id)
+        self._inflight.clear()
         if self._executor is not None:
             try:
                 if isinstance(self._executor, concurrent.futures.ProcessPoolExecutor):

@@ -192,6 +192,15 @@ class ProofJobStore:
                 (time.time() + delay_s, cause, error_code, job_id),
             )
 
+    def release(self, job_id: str) -> None:
+        """Give a running job back to the queue without counting the attempt (a clean node shutdown)."""
+        with self._tx() as c:
+            c.execute(
+                "UPDATE jobs SET state='queued', owner=NULL, attempts=MAX(attempts-1, 0), next_attempt_at=? "
+                "WHERE id=? AND state='running' AND artifact IS NULL",
+                (time.time(), job_id),
+            )
+
     def set_artifact(self, job_id: str, artifact, prove_ms: int) -> None:
         """Record the finished proof (so a crash after it never proves again)."""
         with self._tx() as c:

@@ -1,0 +1,1 @@
+"""ispc-dask: the ``dask`` proof executor (proof jobs on a ``distributed`` cluster)."""
