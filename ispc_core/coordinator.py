@@ -276,7 +276,9 @@ class CoordinatorCore:
     def seal(self, ctx, result, kind: str, nonce: int, req_hash: bytes) -> SealedExecution:
         """Stage 4: build the unsigned transaction and the execution result hash; reserve its inputs."""
         with self._lock:
-            sealed = seal(ctx, result, kind=kind, chain_id=self.chain_id, nonce=nonce, req_hash=req_hash)
+            sealed = seal(
+                ctx, result, kind=kind, chain_id=self.chain_id, nonce=nonce, req_hash=req_hash, curve=self.config.proof.curve
+            )
             self._reserved.update(sealed.spent)
         return sealed
 

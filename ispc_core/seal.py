@@ -1,18 +1,12 @@
 """Sealing: turn a finished execution into a transaction and its execution result hash.
 
 After the engine returns, the draft's intents become protobuf outputs (UTXOs
-selected deterministically, change added), the trace is committed, and the
-execution result hash binds, in this order (each field length-prefixed, u32
-little-endian)::
-
-    sha256("ispc.result.v1" || resource_id || function || request_hash ||
-           return_data || output_data || events || outputs || trace_commitment)
-
-where ``request_hash`` binds the arguments, caller, input data and nonce,
-``events`` is the concatenation of (topic, data) pairs, and ``outputs`` the
-deterministic serialization of every created output with the fields that
-depend on the hash itself (``execution_result_hash``, ``zk_proof``) left empty.
-See docs/formats.md.
+selected deterministically, change added), the trace is committed with
+Poseidon, and the execution result hash binds resource, request (function,
+arguments, caller, input data, nonce), trace commitment and the effects the
+transaction carries (return data, events, outputs). The hashes are defined in
+:mod:`ispc_core.commitment` and docs/formats.md; the engine's canonical output
+bytes (``EngineResult.output_data``) are kept with the sealed execution.
 """
 
 from __future__ import annotations
@@ -23,12 +17,12 @@ from typing import Any
 
 import attrs
 
+from ispc_core.commitment import DEFAULT_CURVE, effects_digest, outputs_encoding, result_hash, trace_commitment
 from ispc_core.errors import InsufficientFunds, RequestError
 from ispc_core.node import txcodec
 from ispc_core.proto import transaction_pb2 as pb
 from ispc_core.trace import encode_value
 
-RESULT_DOMAIN = b"ispc.result.v1"
 REQUEST_DOMAIN = b"ispc.request.v1"
 RECEIPT_DOMAIN = b"ispc.receipt\x00"
 TX_VERSION = 1
@@ -95,6 +89,8 @@ class SealedExecution:
     events: tuple[tuple[str, bytes], ...]
     trace_encoding: bytes
     trace_commitment: bytes
+    effects_digest: bytes
+    curve: str
     execution_result_hash: bytes
     values: tuple[Any, ...]
     usage: dict[str, int]
@@ -115,39 +111,9 @@ def _select_inputs(view, payer: bytes, amount: int) -> tuple[list, int]:
     return chosen, total
 
 
-def _outputs_encoding(outputs) -> bytes:
-    parts = []
-    for out in outputs:
-        clean = pb.TxOutput()
-        clean.CopyFrom(out)
-        if clean.HasField("state"):
-            clean.state.ClearField("execution_result_hash")
-            clean.state.ClearField("zk_proof")
-        parts.append(_lp(clean.SerializeToString(deterministic=True)))
-    return b"".join(parts)
-
-
-def result_hash(
-    resource_id: bytes,
-    function: str,
-    req_hash: bytes,
-    return_data: bytes,
-    output_data: bytes,
-    events,
-    outputs,
-    trace_commitment: bytes,
-) -> bytes:
-    """The execution result hash (see the module docstring for the exact layout)."""
-    h = hashlib.sha256(RESULT_DOMAIN)
-    for part in (resource_id, function.encode(), req_hash, return_data, output_data):
-        h.update(_lp(part))
-    h.update(_lp(b"".join(_lp(t.encode()) + _lp(d) for t, d in events)))
-    h.update(_lp(_outputs_encoding(outputs)))
-    h.update(_lp(trace_commitment))
-    return h.digest()
-
-
-def seal(ctx, engine_result, *, kind: str, chain_id: bytes, nonce: int, req_hash: bytes) -> SealedExecution:
+def seal(
+    ctx, engine_result, *, kind: str, chain_id: bytes, nonce: int, req_hash: bytes, curve: str = DEFAULT_CURVE
+) -> SealedExecution:
     """Build the unsigned transaction of a finished execution and its result hash."""
     draft = ctx.draft
     env = ctx.env
@@ -192,17 +158,10 @@ def seal(ctx, engine_result, *, kind: str, chain_id: bytes, nonce: int, req_hash
         state_outputs.append(state)
     for state in state_outputs:
         tx.outputs.append(pb.TxOutput(owner=env.contract, locking=lock, state=state))
-    commitment = ctx.trace.commitment()
-    erh = result_hash(
-        env.resource_id,
-        ctx.request.function,
-        req_hash,
-        draft.return_data,
-        engine_result.output_data,
-        draft.events,
-        tx.outputs,
-        commitment,
-    )
+    trace_encoding = ctx.trace.encoding()
+    commitment = trace_commitment(trace_encoding, curve)
+    effects = effects_digest(draft.return_data, draft.events, outputs_encoding(tx.outputs))
+    erh = result_hash(env.resource_id, req_hash, commitment, effects, curve)
     for out in tx.outputs:
         if out.HasField("state"):
             out.state.execution_result_hash = erh
@@ -230,7 +189,9 @@ def seal(ctx, engine_result, *, kind: str, chain_id: bytes, nonce: int, req_hash
         return_data=draft.return_data,
         output_data=engine_result.output_data,
         events=tuple(draft.events),
-        trace_encoding=ctx.trace.encoding(),
+        trace_encoding=trace_encoding,
+        effects_digest=effects,
+        curve=curve,
         trace_commitment=commitment,
         execution_result_hash=erh,
         values=tuple(engine_result.values),
