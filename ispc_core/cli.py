@@ -375,9 +375,24 @@ def demo(ctx) -> None:
     run_demo(ctx.obj.get("home"), ctx.obj.get("overrides", {}))
 
 
-from ispc_core.cli_proofs import register as _register_proof_commands  # noqa: E402
+#: modules that add command groups to ``ispc``; each has ``register(main)``
+COMMAND_MODULES = ("ispc_core.cli_proofs", "ispc_core.cli_zk", "ispc_core.cli_srs")
 
-_register_proof_commands(main)
+
+def _attach_command_modules() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # the module exists but something it imports is missing
+                raise
+            continue
+        module.register(main)
+
+
+_attach_command_modules()
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
