@@ -42,7 +42,7 @@ class ProofSection:
     mode: str = "sync"
     scheme: str = "groth16"
     curve: str = "bn254"
-    executor: str = "inline"
+    executor: str = "processes"
     circuit: str = "contract_execution"
 
 

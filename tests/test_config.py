@@ -25,7 +25,7 @@ def test_defaults(tmp_path):
     assert (cfg.node.chain_id, cfg.node.genesis_time, cfg.node.block_interval) == ("ispc-dev", 1_700_000_000, 10)
     assert cfg.proof.mode == "sync" and cfg.proofs_required
     assert (cfg.proof.scheme, cfg.proof.curve, cfg.proof.executor, cfg.proof.circuit) == (
-        "groth16", "bn254", "inline", "contract_execution"
+        "groth16", "bn254", "processes", "contract_execution"
     )
     assert cfg.engines.enabled == ()
     assert cfg.limits == Limits()

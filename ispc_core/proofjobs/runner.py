@@ -56,19 +56,20 @@ DEFAULTS = {"max_attempts": 3, "timeout_s": 600.0, "backoff_s": 0.5, "backoff_ma
 def parse_executor(value: str, *, async_mode: bool = True) -> tuple[str, str]:
     """``"name"`` or ``"name://address"`` → ``(name, address)``.
 
-    In async mode the bare configured default ``"inline"`` means the local
-    process pool (``processes``); ``"inline://thread"`` proves in a background
-    thread of the node process. ``"dask://HOST:PORT"`` names a Dask scheduler.
+    ``"processes"`` (the default) is the local process pool (``processes://N``
+    sets N workers); ``"inline"`` (or ``"inline://thread"``) proves in a
+    background thread of the node process; ``"dask://HOST:PORT"`` names a Dask
+    scheduler.
 
     >>> parse_executor("dask://127.0.0.1:8786")
     ('dask', '127.0.0.1:8786')
     >>> parse_executor("inline")
-    ('processes', '')
+    ('inline', 'thread')
     """
     name, sep, address = value.partition("://")
     name = name.strip() or "processes"
-    if async_mode and name == "inline" and not sep:
-        return "processes", ""
+    if name == "inline":
+        return "inline", "thread"
     return name, address.strip()
 
 

@@ -20,7 +20,7 @@ from pj_helpers import PAY, open_async  # noqa: E402
 
 home, n, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 genesis = {f"u{i}": 1000 for i in range(n)}
-m = open_async(home, delay=delay, executor="inline", genesis=genesis)
+m = open_async(home, delay=delay, executor="processes", genesis=genesis)
 if len(sys.argv) > 4 and sys.argv[4] == "resume":
     m.proof_jobs.wait_all(timeout=60)
     print("resumed", flush=True)
