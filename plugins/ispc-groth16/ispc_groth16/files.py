@@ -1,0 +1,166 @@
+"""File-level Groth16 operations in the circom/snarkjs formats (what ``ispc zk`` runs).
+
+* :func:`setup_files` — ``.r1cs`` → ``circuit.zkey`` + ``verification_key.json`` (development setup,
+  or from a prepared powers-of-tau file is not supported: use ``snarkjs groth16 setup`` and
+  import the ``.zkey``);
+* :func:`prove_files` — key directory (or ``.zkey`` file) + ``.wtns`` → ``proof.json``, ``public.json``;
+* :func:`verify_files` — ``verification_key.json``, ``public.json``, ``proof.json`` → bool;
+* :func:`import_zkey` — a snarkjs ``.zkey`` (e.g. from a multi-party ceremony) into a key store.
+
+Every reader raises :class:`~ispc_core.zk.errors.FormatError` or
+:class:`~ispc_core.zk.errors.InvalidPoint` for malformed input, naming what is
+wrong; nothing is written unless everything succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from ispc_core.zk.errors import ConstraintUnsatisfied, FormatError
+from ispc_core.zk.formats import read_r1cs, read_wtns
+from ispc_core.zk.formats.snarkjs_json import curve_from_snarkjs, public_from_json, public_to_json
+from ispc_core.zk.formats.zkey import read_zkey, write_zkey
+
+from .data_structures import Proof, ProvingKey, VerifyingKey
+from .generator import generate_parameters
+from .prover import create_proof, prepare_proving_key
+from .verifier import verify_proof
+
+ZKEY_NAME = "circuit.zkey"
+VK_NAME = "verification_key.json"
+
+__all__ = ["setup_files", "prove_files", "verify_files", "import_zkey", "find_zkey"]
+
+
+def _read(path: Any, what: str) -> bytes:
+    p = Path(path)
+    if not p.is_file():
+        raise FormatError(f"{what}: no such file {p}")
+    return p.read_bytes()
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def setup_files(r1cs_path, out_dir, *, curve: str | None = None, ptau=None, progress: Callable | None = None) -> dict:
+    """Development setup for a ``.r1cs``: writes ``circuit.zkey`` and ``verification_key.json`` into ``out_dir``.
+
+    ``curve`` (optional) must match the field of the ``.r1cs``. ``ptau`` is not
+    supported by this prover: for a ceremony-based key run ``snarkjs groth16 setup``
+    and use the ``.zkey`` it writes (``prove_files`` accepts it as is).
+    """
+    if ptau is not None:
+        raise FormatError(
+            "groth16 setup from a powers-of-tau file is not implemented here; run `snarkjs groth16 setup "
+            "CIRCUIT.r1cs FILE.ptau circuit.zkey` and pass that .zkey (or its directory) to `ispc zk prove`"
+        )
+    r1cs = read_r1cs(_read(r1cs_path, "r1cs"))
+    field_curve = r1cs.field.name
+    if curve is not None and curve_from_snarkjs(curve) != field_curve:
+        raise FormatError(f"r1cs: the constraint system is over the {field_curve} scalar field, not {curve}")
+    pk = generate_parameters(r1cs, field_curve, progress=progress)
+    out = Path(out_dir)
+    zkey_path, vk_path = out / ZKEY_NAME, out / VK_NAME
+    _write_atomic(zkey_path, write_zkey(pk.zkey))
+    _write_atomic(vk_path, json.dumps(pk.vk.to_json(), indent=1).encode())
+    return {
+        "scheme": "groth16",
+        "curve": field_curve,
+        "constraints": len(r1cs.constraints),
+        "domain_size": pk.domain_size,
+        "n_public": pk.n_public,
+        "proving_key": str(zkey_path),
+        "verification_key": str(vk_path),
+        "verification_key_hash": pk.vk.hash().hex(),
+    }
+
+
+def find_zkey(key_dir) -> Path:
+    """The ``.zkey`` of a key directory (``circuit.zkey``, ``proving_key.zkey`` or the only ``*.zkey``), or the file itself."""
+    p = Path(key_dir)
+    if p.is_file():
+        return p
+    for name in (ZKEY_NAME, "proving_key.zkey"):
+        if (p / name).is_file():
+            return p / name
+    found = sorted(p.glob("*.zkey")) if p.is_dir() else []
+    if len(found) == 1:
+        return found[0]
+    raise FormatError(f"{p}: expected a .zkey file or a directory holding exactly one")
+
+
+def prove_files(key_dir, wtns_path) -> tuple[dict, list[str]]:
+    """Prove with the ``.zkey`` in ``key_dir`` and a ``.wtns``; returns ``(proof.json, public.json)``.
+
+    When the directory also holds the ``.r1cs`` (``circuit.r1cs``), the witness is
+    checked against it first (:class:`ConstraintUnsatisfied` names the failing
+    constraint); otherwise the proof is verified before it is returned, and a
+    witness that does not satisfy the circuit raises :class:`ConstraintUnsatisfied`.
+    """
+    zkey_path = find_zkey(key_dir)
+    z = read_zkey(_read(zkey_path, "zkey"))
+    field, witness = read_wtns(_read(wtns_path, "wtns"))
+    if field.modulus != z.curve.r:
+        raise FormatError(f"wtns: the witness is over the {field.name} field, the key is for {z.curve.name}")
+    if len(witness) != z.n_vars:
+        raise FormatError(f"wtns: {len(witness)} values, the key's circuit has {z.n_vars} wires")
+    r1cs_path = zkey_path.parent / "circuit.r1cs"
+    if r1cs_path.is_file():
+        read_r1cs(r1cs_path.read_bytes()).check(witness)
+    pk = ProvingKey.from_zkey(z)
+    proof = create_proof(prepare_proving_key(pk), witness)
+    public = witness[1 : 1 + z.n_public]
+    if not r1cs_path.is_file() and not verify_proof(pk.vk, proof, public):
+        raise ConstraintUnsatisfied("the witness does not satisfy the circuit of this key (its proof does not verify)")
+    return proof.to_json(), public_to_json(public)
+
+
+def verify_files(vk_json: Any, public_json: Any, proof_json: Any) -> bool:
+    """Verify snarkjs documents (already parsed JSON); :class:`FormatError` / :class:`InvalidPoint` if malformed."""
+    vk = VerifyingKey.from_json(vk_json)
+    proof = Proof.from_json(proof_json)
+    if proof.curve != vk.curve:
+        raise FormatError(f"proof.json is for {proof.curve}, verification_key.json for {vk.curve}")
+    public = public_from_json(public_json, vk.curve)
+    if len(public) != vk.n_public:
+        raise FormatError(f"public.json has {len(public)} values, the verification key expects {vk.n_public}")
+    return verify_proof(vk, proof, public)
+
+
+def import_zkey(zkey_path, keystore, circuit_id: str, *, r1cs=None) -> bytes:
+    """Store a snarkjs ``.zkey`` as the key of ``circuit_id`` in ``keystore``; returns its vk hash.
+
+    With ``r1cs`` (an :class:`~ispc_core.zk.r1cs.R1CS`) the key must have been
+    made for it: same field, wire and public counts, and identical A/B
+    coefficient rows (snarkjs derives them from the ``.r1cs`` exactly as
+    :func:`~ispc_groth16.r1cs_to_qap.coefficient_rows` does).
+    """
+    from ispc_core.zk.formats import write_r1cs
+
+    from .r1cs_to_qap import domain_size, r1cs_coefficients
+
+    z = read_zkey(_read(zkey_path, "zkey"))
+    pk = ProvingKey.from_zkey(z)
+    r1cs_bytes = None
+    if r1cs is not None:
+        if r1cs.field.modulus != z.curve.r:
+            raise FormatError(f"zkey: the key is for {z.curve.name}, the circuit over {r1cs.field.name}")
+        if (z.n_vars, z.n_public) != (r1cs.n_wires, r1cs.n_public) or z.domain_size != domain_size(len(r1cs.constraints), r1cs.n_public):
+            raise FormatError(f"zkey: made for another circuit (wires/public/domain differ from {circuit_id})")
+        if r1cs_coefficients(r1cs, z.curve).tobytes() != z.coefs.tobytes():
+            raise FormatError(f"zkey: its A/B coefficients differ from the constraint system of {circuit_id}")
+        r1cs_bytes = write_r1cs(r1cs)
+    return keystore.save(circuit_id, z.curve.name, pk, r1cs_bytes=r1cs_bytes, origin="zkey-import")
