@@ -15,7 +15,11 @@
    from it, against the verifying key the **local** key store holds under
    ``verification_key_hash`` (a key never travels with a transaction; an
    unknown hash is invalid); and the execution result hash is **bound** to the
-   proof — one public input must encode it (see :data:`ERH_ENCODINGS`);
+   proof — one public input must encode it (see :data:`ERH_ENCODINGS`) — and it must be
+   the hash of what the transaction carries (recomputed: resource id, request hash,
+   trace commitment, and the effects digest of return data, events and outputs);
+   for ``contract_execution`` proofs every public input must equal its value in the
+   transaction (docs/circuits.md);
 5. optionally **re-execution** (``reexecute=True``, for audits) — the program
    runs again on a scratch copy of the node home and the execution result
    hashes must match.
@@ -191,7 +195,48 @@ def _check_ledger(manager, tx, tx_id: bytes, checks: list[Check]) -> None:
     checks.append(Check("ledger", True, "valid against the ledger and the pending transactions"))
 
 
-def _check_proofs(manager, states, checks: list[Check]) -> None:
+def recomputed_result_hash(tx, curve: str) -> bytes | None:
+    """The execution result hash recomputed from what ``tx`` carries (None if it lacks the fields)."""
+    from ispc_core.commitment import result_hash, transaction_effects
+
+    ex = tx.execution
+    if len(ex.resource_id) != 32 or len(ex.request_hash) != 32 or len(ex.trace_commitment) != 32:
+        return None
+    return result_hash(ex.resource_id, ex.request_hash, ex.trace_commitment, transaction_effects(tx), curve)
+
+
+def contract_execution_mismatch(tx, public_inputs) -> str | None:
+    """For ``contract_execution`` proofs: which public input disagrees with the transaction (None if all agree).
+
+    Layout (docs/circuits.md): R, T, rid_hi, rid_lo, req_hi, req_lo, O_hi, O_lo, where O is
+    the effects digest recomputed from the transaction (``commitment.transaction_effects``).
+    """
+    from ispc_core.commitment import split128, transaction_effects
+
+    ex = tx.execution
+    if len(public_inputs) != 8:
+        return f"{len(public_inputs)} public inputs, the circuit has 8"
+    try:
+        expected = {
+            "R": int.from_bytes(ex.execution_result_hash, "big"),
+            "T": int.from_bytes(ex.trace_commitment, "big"),
+            "rid": split128(ex.resource_id),
+            "req": split128(ex.request_hash),
+            "O": split128(transaction_effects(tx)),
+        }
+    except ValueError as exc:
+        return f"the execution record is malformed: {exc}"
+    got = list(public_inputs)
+    pairs = [("R", got[0], expected["R"]), ("T", got[1], expected["T"]), ("rid", tuple(got[2:4]), expected["rid"]),
+             ("req", tuple(got[4:6]), expected["req"]), ("O", tuple(got[6:8]), expected["O"])]
+    names = {"R": "execution result hash", "T": "trace commitment", "rid": "resource id", "req": "request hash", "O": "effects digest"}
+    for key, have, want in pairs:
+        if have != want:
+            return f"public input {names[key]} differs from the transaction's"
+    return None
+
+
+def _check_proofs(manager, states, checks: list[Check], tx=None) -> None:
     for j, state in enumerate(states):
         name = f"proof[{j}]"
         zk = state.zk_proof
@@ -237,6 +282,23 @@ def _check_proofs(manager, states, checks: list[Check]) -> None:
         if binding is None:
             checks.append(Check(name, False, f"no public input of the proof of state output {j} encodes its execution result hash"))
             continue
+        if tx is not None:
+            try:
+                again = recomputed_result_hash(tx, artifact.curve)
+            except Exception:  # noqa: BLE001 - unknown curve etc.: the proof check above already passed or failed
+                again = None
+            if again is not None and again != state.execution_result_hash:
+                checks.append(Check(
+                    name, False,
+                    f"the execution result hash of state output {j} is not the hash of what the transaction carries "
+                    "(resource, request, trace commitment, return data, events, outputs)",
+                ))
+                continue
+            if artifact.circuit_id.startswith("contract_execution"):
+                why = contract_execution_mismatch(tx, artifact.public_inputs)
+                if why is not None:
+                    checks.append(Check(name, False, f"proof of state output {j}: {why}"))
+                    continue
         checks.append(Check(
             name, True,
             f"{artifact.proving_scheme}/{artifact.curve} {artifact.circuit_id}/{artifact.circuit_version} verifies with "
@@ -313,7 +375,7 @@ def verify_transaction(manager, tx, *, check_ledger: bool = True, reexecute: boo
     _check_signatures(tx, tx_id, checks)
     if check_ledger:
         _check_ledger(manager, tx, tx_id, checks)
-    _check_proofs(manager, states, checks)
+    _check_proofs(manager, states, checks, tx)
     if reexecute:
         _check_reexecution(manager, tx, tx_id, request, checks)
     failed = [c for c in checks if not c.ok]
