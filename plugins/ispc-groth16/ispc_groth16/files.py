@@ -67,7 +67,8 @@ def setup_files(r1cs_path, out_dir, *, curve: str | None = None, ptau=None, prog
             "groth16 setup from a powers-of-tau file is not implemented here; run `snarkjs groth16 setup "
             "CIRCUIT.r1cs FILE.ptau circuit.zkey` and pass that .zkey (or its directory) to `ispc zk prove`"
         )
-    r1cs = read_r1cs(_read(r1cs_path, "r1cs"))
+    r1cs_raw = _read(r1cs_path, "r1cs")
+    r1cs = read_r1cs(r1cs_raw)
     field_curve = r1cs.field.name
     if curve is not None and curve_from_snarkjs(curve) != field_curve:
         raise FormatError(f"r1cs: the constraint system is over the {field_curve} scalar field, not {curve}")
@@ -76,6 +77,7 @@ def setup_files(r1cs_path, out_dir, *, curve: str | None = None, ptau=None, prog
     zkey_path, vk_path = out / ZKEY_NAME, out / VK_NAME
     _write_atomic(zkey_path, write_zkey(pk.zkey))
     _write_atomic(vk_path, json.dumps(pk.vk.to_json(), indent=1).encode())
+    _write_atomic(out / "circuit.r1cs", r1cs_raw)  # lets prove_files name a failing constraint
     return {
         "scheme": "groth16",
         "curve": field_curve,

@@ -193,6 +193,12 @@ CURVE_FIELD = _field_moduli()
 
 
 def _factory(services) -> Groth16Prover:
+    try:  # the fastest curve backends the installed plugins offer (ispc_curve_backends)
+        from ispc_core.builtins.curves import install_once
+
+        install_once()
+    except ImportError:  # an older core without the hook wiring
+        pass
     return Groth16Prover(services.keystore_dir)
 
 

@@ -1,0 +1,205 @@
+"""CLI commands for keys and circom/snarkjs files: ``ispc setup`` and ``ispc zk setup | prove | verify``.
+
+* ``ispc setup [--circuit contract_execution] [--capacity N] [--scheme groth16] [--curve bn254]``
+  makes the keys of a node circuit in the node's key store (``<home>/zkkeys``),
+  with a progress bar; an existing key for the same constraint system is kept.
+* ``ispc zk setup --scheme S CIRCUIT.r1cs -o DIR [--ptau FILE]``,
+  ``ispc zk prove --scheme S DIR CIRCUIT.wtns -o proof.json --public public.json``,
+  ``ispc zk verify verification_key.json public.json proof.json`` work on files in the
+  circom/snarkjs formats and need no node. They dispatch by scheme name through the
+  plugin manager to the prover's ``setup_files`` / ``prove_files`` / ``verify_files``;
+  ``zk verify`` takes the scheme from the key's ``protocol`` field.
+
+Exit codes of the ``zk`` commands: 0 success (``verify``: valid), 1 failure
+(``verify``: invalid; ``prove``: the witness does not satisfy the circuit),
+2 malformed input (one line saying what is wrong). Nothing is written on failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+CIRCUIT_MODULES = {"contract_execution": "ispc_core.zk.circuits.contract_execution"}
+
+
+def _plugins():
+    from ispc_core.plugins import PluginManager
+
+    return PluginManager()
+
+
+def _file_prover(ctx, scheme: str):
+    """The prover plugin ``scheme`` built for file operations (no node is opened)."""
+    from ispc_core.config import resolve_home
+    from ispc_core.specs import ProverServices
+
+    spec = _plugins().get("ispc_provers", scheme)
+    home = resolve_home((ctx.find_root().obj or {}).get("home"))
+    prover = spec.factory(ProverServices(home=home, config=None, keystore_dir=home / "zkkeys"))
+    for method in ("setup_files", "prove_files", "verify_files"):
+        if not callable(getattr(prover, method, None)):
+            from ispc_core.errors import NotProvided
+
+            raise NotProvided(f"prover {scheme!r} does not implement {method}; it cannot work on circom/snarkjs files")
+    return prover
+
+
+def _malformed(exc: Exception) -> None:
+    click.echo(f"malformed: {exc}", err=True)
+    raise SystemExit(2)
+
+
+def _zk_errors():
+    from ispc_core.zk.errors import ZKError
+
+    return (ZKError, json.JSONDecodeError, UnicodeDecodeError)
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(obj, fh, indent=1)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------- ispc setup
+@click.command("setup")
+@click.option("--circuit", default="contract_execution", show_default=True, help="node circuit to make keys for")
+@click.option("--capacity", type=int, default=None, help="trace capacity in field elements (default: every capacity)")
+@click.option("--scheme", default=None, help="proving scheme (default: proof.scheme)")
+@click.option("--curve", default=None, help="curve (default: proof.curve)")
+@click.option("--force", is_flag=True, help="make new keys even if matching ones exist")
+@click.pass_context
+def setup(ctx, circuit, capacity, scheme, curve, force) -> None:
+    """Make the keys of a node circuit in the node's key store (development setup)."""
+    import importlib
+
+    from ispc_core.cli import _open
+    from ispc_core.errors import NotProvided, RequestError
+    from ispc_core.specs import ProverServices
+
+    with _open(ctx) as m:
+        scheme = scheme or m.config.proof.scheme
+        curve = curve or m.config.proof.curve
+        spec = m.plugins.get("ispc_provers", scheme)
+        if curve not in spec.curves:
+            raise NotProvided(f"prover {scheme!r} does not support curve {curve!r}; choose one of: {', '.join(spec.curves)}")
+        m.plugins.get("ispc_circuits", circuit)  # "no circuit ... choose one of"
+        if circuit not in CIRCUIT_MODULES:
+            raise RequestError(f"circuit {circuit!r} has no fixed constraint system to set up ahead of time")
+        mod = importlib.import_module(CIRCUIT_MODULES[circuit])
+        caps = mod.CAPACITIES if capacity is None else (capacity,)
+        if capacity is not None and capacity not in mod.CAPACITIES:
+            raise RequestError(f"capacity {capacity} is not one of {', '.join(map(str, mod.CAPACITIES))}")
+        keystore = m.config.home / "zkkeys"
+        keystore.mkdir(parents=True, exist_ok=True)
+        prover = spec.factory(ProverServices(home=m.config.home, config=m.config, keystore_dir=keystore))
+        if not callable(getattr(prover, "setup", None)):
+            raise NotProvided(f"prover {scheme!r} makes its keys on first use; it has no setup step")
+        for cap in caps:
+            cid = mod.circuit_id(cap)
+            click.echo(f"compiling {cid} on {curve} …")
+            r1cs = mod.compiled(cap, curve)
+            with click.progressbar(length=7, label=f"{scheme} setup {cid} ({len(r1cs.constraints)} constraints)") as bar:
+                state = {"done": 0}
+
+                def progress(stage, done, total, bar=bar, state=state):
+                    bar.update(max(0, done - state["done"]))
+                    state["done"] = max(state["done"], done)
+
+                vk_hash = prover.setup(cid, r1cs, curve, progress=progress, force=force)
+                bar.update(7 - state["done"])
+            click.echo(f"{cid} {scheme}/{curve}: verification key {vk_hash.hex()} in {keystore}")
+
+
+# ---------------------------------------------------------------------------- ispc zk
+@click.group("zk")
+def zk() -> None:
+    """Setup, prove and verify on circom/snarkjs files (.r1cs, .wtns, .zkey, proof.json)."""
+
+
+@zk.command("setup")
+@click.option("--scheme", default="groth16", show_default=True, help="proving scheme")
+@click.argument("r1cs", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="directory for the proving key and verification_key.json")
+@click.option("--ptau", type=click.Path(dir_okay=False), default=None, help="prepared powers-of-tau file (schemes that use one)")
+@click.option("--curve", default=None, help="check that the .r1cs is over this curve's field")
+@click.pass_context
+def zk_setup(ctx, scheme, r1cs, out_dir, ptau, curve) -> None:
+    """Make a proving key and verification_key.json for CIRCUIT.r1cs."""
+    prover = _file_prover(ctx, scheme)
+    try:
+        info = prover.setup_files(r1cs, out_dir, curve=curve, ptau=ptau)
+    except _zk_errors() as exc:
+        _malformed(exc)
+    click.echo(json.dumps(info, sort_keys=True))
+
+
+@zk.command("prove")
+@click.option("--scheme", default="groth16", show_default=True, help="proving scheme")
+@click.argument("key_dir", type=click.Path())
+@click.argument("wtns", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "proof_path", required=True, type=click.Path(dir_okay=False), help="where to write proof.json")
+@click.option("--public", "public_path", required=True, type=click.Path(dir_okay=False), help="where to write public.json")
+@click.pass_context
+def zk_prove(ctx, scheme, key_dir, wtns, proof_path, public_path) -> None:
+    """Prove with the key in KEY_DIR (or a .zkey file) and a witness file."""
+    from ispc_core.zk.errors import ConstraintUnsatisfied, WitnessError
+
+    prover = _file_prover(ctx, scheme)
+    try:
+        proof, public = prover.prove_files(key_dir, wtns)
+    except (ConstraintUnsatisfied, WitnessError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1)
+    except _zk_errors() as exc:
+        _malformed(exc)
+    _write_json_atomic(Path(proof_path), proof)
+    _write_json_atomic(Path(public_path), public)
+    click.echo(f"proof written to {proof_path}, {len(public)} public signal(s) to {public_path}")
+
+
+@zk.command("verify")
+@click.argument("vk", type=click.Path(dir_okay=False))
+@click.argument("public", type=click.Path(dir_okay=False))
+@click.argument("proof", type=click.Path(dir_okay=False))
+@click.pass_context
+def zk_verify(ctx, vk, public, proof) -> None:
+    """Verify PROOF for PUBLIC under VK (scheme from the key's protocol field): exit 0 valid, 1 invalid, 2 malformed."""
+    from ispc_core.errors import NotProvided
+
+    try:
+        docs = []
+        for what, path in (("verification key", vk), ("public signals", public), ("proof", proof)):
+            p = Path(path)
+            if not p.is_file():
+                raise FileNotFoundError(f"{what}: no such file {path}")
+            docs.append(json.loads(p.read_text("utf-8")))
+        vk_json, public_json, proof_json = docs
+        scheme = vk_json.get("protocol") if isinstance(vk_json, dict) else None
+        if not isinstance(scheme, str):
+            raise ValueError("verification key: no 'protocol' field naming the scheme")
+        prover = _file_prover(ctx, scheme)
+        ok = prover.verify_files(vk_json, public_json, proof_json)
+    except NotProvided as exc:
+        _malformed(exc)
+    except (*_zk_errors(), FileNotFoundError, ValueError) as exc:
+        _malformed(exc)
+    if ok:
+        click.echo("valid")
+        raise SystemExit(0)
+    click.echo("invalid: the proof does not verify for these public signals under this key")
+    raise SystemExit(1)
+
+
+def register(main: click.Group) -> None:
+    """Attach ``setup`` and the ``zk`` group to the ``ispc`` command."""
+    main.add_command(setup)
+    main.add_command(zk)
