@@ -10,10 +10,15 @@ wires by **addition gates** ``-c1 w1 - c2 w2 + w_new = 0`` (recorded as
 ``w_new = c1 w1 + c2 w2``). Terms are taken in increasing wire order (the
 iteration order of a JavaScript object with integer keys). Cases:
 
-* ``A`` or ``B`` is zero → the sum gate of ``C`` (``C = 0``);
+* ``A`` or ``B`` is empty → the sum gate of ``C`` (``C = 0``);
 * ``A`` is a constant ``k`` → the sum gate of ``k B - C``; likewise ``B``;
 * otherwise the multiplication gate
   ``q_M = a b, q_L = a k_B, q_R = k_A b, q_O = -c, q_C = k_A k_B - k_C``.
+
+snarkjs compares coefficients with ``0n`` while they are field buffers, so
+that test never fires: a term with a zero coefficient (e.g. from ``k B - C``
+cancelling) still occupies a wire, and an LC is "constant" only if it has no
+signal term at all. This is reproduced, so keys match snarkjs bit for bit.
 
 The domain is ``2^max(3, ceil(log2(#gates)))``; unused rows are zero gates on
 wire 0. Wire 0 (the constant one in R1CS) is never used with a non-zero
@@ -180,7 +185,7 @@ def from_r1cs(r1cs: R1CS) -> PlonkCircuit:
             v = lc[s] % r
             if s == 0:
                 k = (k + v) % r
-            elif v != 0:
+            else:  # snarkjs keeps zero coefficients here (its `!= 0n` test never fires on field buffers)
                 cs.append([s, v])
         while len(cs) > max_c:
             c1 = cs.pop(0)
@@ -205,10 +210,11 @@ def from_r1cs(r1cs: R1CS) -> PlonkCircuit:
         push(sa[0], sb[0], sc[0], ca[0] * cb[0], ca[0] * kb, ka * cb[0], -cc[0], ka * kb - kc)
 
     def lc_type(lc: dict[int, int]) -> str:
-        n = sum(1 for s, v in lc.items() if s != 0 and v % r)
-        if n:
+        # as snarkjs with field-buffer coefficients: any signal term makes it "n" (even a zero
+        # coefficient), else a constant term makes it "k", else it is "0"
+        if any(s != 0 for s in lc):
             return "n"
-        return "k" if lc.get(0, 0) % r else "0"
+        return "k" if 0 in lc else "0"
 
     def join(lc1: dict[int, int], k: int, lc2: dict[int, int]) -> dict[int, int]:
         res: dict[int, int] = {}
@@ -216,15 +222,15 @@ def from_r1cs(r1cs: R1CS) -> PlonkCircuit:
             res[s] = (res.get(s, 0) + k * v) % r
         for s, v in lc2.items():
             res[s] = (res.get(s, 0) - v) % r
-        return {s: v for s, v in res.items() if v}
+        return res  # zero results are kept, as snarkjs' normalize() never removes field buffers
 
     for s in range(1, n_public + 1):
         push(s, 0, 0, 0, 1, 0, 0, 0)
     for ci, con in enumerate(r1cs.constraints):
         cur = ci
-        la = {s: v % r for s, v in con.a.items() if v % r}
-        lb = {s: v % r for s, v in con.b.items() if v % r}
-        lc = {s: v % r for s, v in con.c.items() if v % r}
+        la = {s: v % r for s, v in con.a.items()}
+        lb = {s: v % r for s, v in con.b.items()}
+        lc = {s: v % r for s, v in con.c.items()}
         ta, tb = lc_type(la), lc_type(lb)
         if ta == "0" or tb == "0":
             add_sum(lc)
