@@ -31,6 +31,7 @@ from functools import lru_cache
 from math import ceil, comb, floor, inf, log
 from typing import Sequence
 
+from . import _native
 from .errors import CircuitError
 from .fields import PrimeField, get_field
 from .r1cs import LC, CircuitBuilder, Operand
@@ -216,7 +217,13 @@ def _compiled_permutation(curve: str, t: int):
 
 
 def poseidon_permutation(curve: str, state: Sequence[int]) -> list[int]:
-    """The Poseidon permutation of ``state`` (width ``t = len(state)``); equals the reference."""
+    """The Poseidon permutation of ``state`` (width ``t = len(state)``); equals the reference.
+
+    Runs the C extension (:mod:`ispc_core.zk._native`) when it was built, else
+    the unrolled pure-Python version.
+    """
+    if _native.AVAILABLE:
+        return _native.permutation(curve, state)
     return _compiled_permutation(curve, len(state))(state)
 
 
