@@ -242,9 +242,10 @@ def test_bad_configuration_is_one_error_line(env, monkeypatch):
 
 def test_missing_prover_is_one_error_line(env, monkeypatch):
     monkeypatch.setenv("ISPC_PROOF_MODE", "sync")
+    monkeypatch.setenv("ISPC_PLUGINS_DISABLE", "plonk")  # installed here, so switch it off
     rid = deploy(env)
     line = assert_one_error_line(run("--scheme", "plonk", "call", rid, "hello", ok=False), "plonk")
-    assert "install ispc-plonk" in line
+    assert "ispc-plonk is installed but disabled" in line
 
 
 @pytest.mark.parametrize(

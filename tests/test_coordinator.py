@@ -197,9 +197,12 @@ def test_proofs_required_means_unproven_tx_is_refused(proving_manager, monkeypat
 def test_missing_prover_names_the_distribution(tmp_path):
     from ispc_core.coordinator import Manager
 
-    m = Manager.open(tmp_path / "h", overrides={"proof.scheme": "plonk"}, plugins=[TestEnginePlugin()])
+    # ispc-plonk is installed in the test environment: disable it to see the message
+    m = Manager.open(
+        tmp_path / "h", overrides={"proof.scheme": "plonk", "plugins.disable": "plonk"}, plugins=[TestEnginePlugin()]
+    )
     rid = m.deploy(PAY, kind="test").resource_id
-    with pytest.raises(errors.NotProvided, match="install ispc-plonk"):
+    with pytest.raises(errors.NotProvided, match="ispc-plonk is installed but disabled"):
         m.call(CallRequest(rid, "noop"))
     assert len(m.node.mempool) == 0
     m.close()
