@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test proto contracts node-tools bench clean
 
-$(STAMP): pyproject.toml requirements-nodeps.txt $(wildcard plugins/*/pyproject.toml)
+$(STAMP): pyproject.toml setup.py ispc_core/zk/_native/poseidon.c requirements-nodeps.txt $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]' $(foreach p,$(PLUGINS),-e '$(p)[test]')

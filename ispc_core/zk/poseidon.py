@@ -245,6 +245,8 @@ def _chunks(xs: Sequence[int]) -> list[list]:
 
 def poseidon_sponge(xs: Sequence[int], curve: str = "bn254") -> int:
     """Hash any number of field elements (construction in the module docstring)."""
+    if _native.AVAILABLE:  # one native call for the whole sponge
+        return _native.sponge(xs, curve)
     p = get_field(curve).modulus
     state = [len(xs) % p] + [0] * SPONGE_RATE
     for chunk in _chunks(xs):
