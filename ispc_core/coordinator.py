@@ -72,6 +72,25 @@ class CallResult:
     correlation_id: str
     proof_job_id: str | None = None
 
+    @classmethod
+    def of(cls, sealed, tx_id, tx, artifact, timings, trace_id, correlation_id, proof_job_id=None) -> "CallResult":
+        """The result of a call from its sealed execution and what became of it."""
+        return cls(
+            tx_id=tx_id,
+            transaction=tx,
+            values=sealed.values,
+            return_data=sealed.return_data,
+            events=sealed.events,
+            usage=sealed.usage,
+            execution_result_hash=sealed.execution_result_hash,
+            trace_commitment=sealed.trace_commitment,
+            proof=artifact,
+            timings_us=timings,
+            trace_id=trace_id,
+            correlation_id=correlation_id,
+            proof_job_id=proof_job_id,
+        )
+
 
 @attrs.frozen
 class DeployResult:
@@ -359,21 +378,7 @@ class CoordinatorCore:
                 check_cancel(cancel, deadline, "submit")
                 job_id = self.proof_jobs.enqueue(sealed, request, request.caller)
                 lap("enqueue")
-                return CallResult(
-                    tx_id=None,
-                    transaction=sealed.transaction,
-                    values=sealed.values,
-                    return_data=sealed.return_data,
-                    events=sealed.events,
-                    usage=sealed.usage,
-                    execution_result_hash=sealed.execution_result_hash,
-                    trace_commitment=sealed.trace_commitment,
-                    proof=None,
-                    timings_us=timings,
-                    trace_id=trace_id,
-                    correlation_id=correlation_id,
-                    proof_job_id=job_id,
-                )
+                return CallResult.of(sealed, None, sealed.transaction, None, timings, trace_id, correlation_id, job_id)
             artifact = self.prove(sealed)
             lap("prove")
             tx = self.finish(sealed, artifact, caller_key)
@@ -381,20 +386,7 @@ class CoordinatorCore:
             check_cancel(cancel, deadline, "submit")
             tx_id = self.submit(tx)
             lap("submit")
-            return CallResult(
-                tx_id=tx_id,
-                transaction=tx,
-                values=sealed.values,
-                return_data=sealed.return_data,
-                events=sealed.events,
-                usage=sealed.usage,
-                execution_result_hash=sealed.execution_result_hash,
-                trace_commitment=sealed.trace_commitment,
-                proof=artifact,
-                timings_us=timings,
-                trace_id=trace_id,
-                correlation_id=correlation_id,
-            )
+            return CallResult.of(sealed, tx_id, tx, artifact, timings, trace_id, correlation_id)
         finally:
             self.unreserve(sealed)
             if ctx is not None:
