@@ -256,7 +256,24 @@ def poseidon_sponge(xs: Sequence[int], curve: str = "bn254") -> int:
 
 
 # ------------------------------------------------------------- gadget
+#: a state cell whose linear combination grows past this many wires becomes a wire of its own
+MAX_LC_TERMS = 10
+
+
+def _wires(x: LC) -> int:
+    return len(x.terms) - (0 in x.terms)
+
+
+def _materialize(cb: CircuitBuilder, x: LC, name: str) -> LC:
+    """A fresh wire equal to ``x`` (one linear constraint), so later uses of it stay one term long."""
+    w = cb.witness(name, hint=lambda get, x=x: get(x))
+    cb.assert_equal(w, x, name)
+    return w
+
+
 def _pow5(cb: CircuitBuilder, x: LC, name: str) -> LC:
+    if _wires(x) > 1:  # x is used three times below: make it one wire first
+        x = _materialize(cb, x, f"{name}.in")
     x2 = cb.mul(x, x, f"{name}.x2")
     x4 = cb.mul(x2, x2, f"{name}.x4")
     return cb.mul(x4, x, f"{name}.x5")
@@ -277,6 +294,7 @@ def poseidon_permutation_gadget(cb: CircuitBuilder, state: Sequence[Operand], cu
         full = rnd < half or rnd >= n_rounds - half
         s = [_pow5(cb, x, f"{name}.r{rnd}.s{i}") if (full or i == 0) else x for i, x in enumerate(s)]
         s = [sum((x * m for m, x in zip(row, s)), cb.const(0)) for row in M]
+        s = [_materialize(cb, x, f"{name}.r{rnd}.m{i}") if _wires(x) > MAX_LC_TERMS else x for i, x in enumerate(s)]
     # Materialize outputs as wires so later LCs stay small.
     out = []
     for i, x in enumerate(s):
