@@ -38,6 +38,35 @@ def fq2_neg(a: Fq2, q: int) -> Fq2:
 
 
 def fq2_sqrt(a: Fq2, q: int) -> Fq2 | None:
+    """A square root in Fq2 (``q = 3 mod 4``, ``u^2 = -1``), or None: the "complex method".
+
+    With ``n = a0^2 + a1^2`` (the norm), a root is ``x0 + x1 u`` where
+    ``x0^2 = (a0 ± sqrt(n)) / 2`` and ``x1 = a1 / (2 x0)``: two square roots
+    and one inversion in Fq, all native ``pow`` calls — about 20x faster than
+    :func:`fq2_sqrt_reference`'s two exponentiations in Fq2.
+    """
+    a0, a1 = a[0] % q, a[1] % q
+    if a1 == 0:
+        r = fq_sqrt(a0, q)
+        if r is not None:
+            return (r, 0)
+        r = fq_sqrt(-a0, q)  # -1 is a non-residue, so -a0 is a square
+        return (0, r) if r is not None else None
+    n = fq_sqrt(a0 * a0 + a1 * a1, q)
+    if n is None:
+        return None
+    half = (q + 1) // 2
+    x0 = fq_sqrt((a0 + n) * half, q)
+    if x0 is None:
+        x0 = fq_sqrt((a0 - n) * half, q)
+        if x0 is None:
+            return None
+    x1 = a1 * pow(2 * x0, -1, q) % q
+    x = (x0, x1)
+    return x if fq2_mul(x, x, q) == (a0, a1) else None
+
+
+def fq2_sqrt_reference(a: Fq2, q: int) -> Fq2 | None:
     """A square root in Fq2 (``q = 3 mod 4``, Adj–Rodríguez-Henríquez Alg. 9), or None."""
     a = (a[0] % q, a[1] % q)
     if a == (0, 0):

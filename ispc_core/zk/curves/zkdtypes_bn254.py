@@ -115,6 +115,41 @@ def pippenger(points_affine: np.ndarray, scalars, xyzz_dtype, jac_dtype):
     return np.array([acc], dtype=xyzz_dtype).astype(affine_dtype).astype(jac_dtype)[0]
 
 
+class FixedBaseMSM:
+    """MSM over a fixed set of points with precomputed 8-bit window tables.
+
+    ``T[i, j, d] = d * 256^j * P_i``: an MSM is then one gather of ``32 k``
+    table entries and one vectorized sum, with no doublings. Worth it when the
+    points never change and the MSM is small and frequent (the IC points of a
+    verifying key): a few hundred microseconds instead of a few milliseconds.
+    """
+
+    def __init__(self, points_jac: np.ndarray, jac_dtype):
+        k = len(points_jac)
+        self.k, self.jac = k, jac_dtype
+        pts = np.asarray(points_jac, dtype=jac_dtype)
+        base = np.empty((k, 32), dtype=jac_dtype)
+        for j in range(32):
+            base[:, j] = pts
+            for _ in range(8):
+                pts = pts + pts
+        table = np.full((k, 32, 256), jac_dtype(0))
+        for d in range(1, 256):
+            table[:, :, d] = table[:, :, d - 1] + base
+        self.table = table
+        self._rows = np.repeat(np.arange(k), 32)
+        self._cols = np.tile(np.arange(32), k)
+
+    def msm(self, scalars):
+        """``sum s_i * P_i`` as a jacobian point."""
+        if len(scalars) != self.k:
+            raise ValueError(f"msm: {self.k} points but {len(scalars)} scalars")
+        if self.k == 0:
+            return self.jac(0)
+        digits = np.frombuffer(b"".join((int(s) % _R).to_bytes(32, "little") for s in scalars), dtype=np.uint8)
+        return self.table[self._rows, self._cols, digits].sum()
+
+
 class _ZkGroup(Group):
     def __init__(self, name: str):
         super().__init__(BN254, name)
@@ -204,6 +239,10 @@ class _ZkGroup(Group):
         if isinstance(points, np.ndarray) and points.dtype == np.dtype(self.jac):
             return points.astype(self.aff)
         return np.array(list(points), dtype=self.jac).astype(self.aff)
+
+    def fixed_base_msm(self, points) -> FixedBaseMSM:
+        """Precompute window tables for repeated MSMs over the same ``points``."""
+        return FixedBaseMSM(np.array(list(points), dtype=self.jac), self.jac)
 
     def msm(self, points, scalars):
         if len(points) != len(scalars):
