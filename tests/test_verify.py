@@ -152,7 +152,7 @@ def test_cli_verify_and_tx_export(tmp_path, monkeypatch):
     monkeypatch.setenv("ISPC_PROOF_MODE", "off")
     dep = runner.invoke(main, ["--home", str(home), "deploy", str(Path(__file__).parents[1] / "contracts" / "token.wasm")])
     if dep.exit_code != 0:
-        pytest.skip("the wasm engine is not installed")
+        pytest.fail(f"deploying the token contract failed (is ispc-wasm installed?): {dep.output}")
     rid = dep.output.strip()
     bob = runner.invoke(main, ["--home", str(home), "balance", "bob", "--json"]).output
     import json
