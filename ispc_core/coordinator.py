@@ -223,7 +223,7 @@ class CoordinatorCore:
     # -- stages ---------------------------------------------------------------------------
     def admit(self, request: CallRequest, kind: str, caller: bytes):
         """Stage 1: policies decide the limits; a concurrency slot is taken (released in cleanup)."""
-        size = len(request.input_data) + sum(len(a) for a in request.args if isinstance(a, (bytes, str)))
+        size = request_input_bytes(request)
         adm = AdmissionRequest(request.resource_id, kind, request.function, caller, size, self._running)
         limits = self.config.limits
         for policy in self._policies:
@@ -397,6 +397,26 @@ class CoordinatorCore:
         # deterministic for a given ledger and mempool: height in the high bits, pending count low
         pending = self.proof_jobs.pending_count() if self.proof_jobs is not None else 0
         return (ctx.env.block_height << 32) | (len(self.node.mempool) + pending)
+
+
+def _value_bytes(value: Any) -> int:
+    if isinstance(value, (bytes, bytearray, str)):
+        return len(value)
+    nbytes = getattr(value, "nbytes", None)  # numpy arrays and tensors
+    if isinstance(nbytes, int):
+        return nbytes
+    if isinstance(value, (list, tuple)):
+        return sum(_value_bytes(v) for v in value) or 8 * len(value)
+    return 8
+
+
+def request_input_bytes(request: CallRequest) -> int:
+    """What a request carries, in bytes: input data, byte/string arguments, named tensors (for admission)."""
+    size = len(request.input_data)
+    size += sum(len(a) for a in request.args if isinstance(a, (bytes, bytearray, str)))
+    for value in (request.named_inputs or {}).values():
+        size += _value_bytes(value)
+    return size
 
 
 def txcodec_sha(code: bytes) -> bytes:

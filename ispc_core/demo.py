@@ -127,7 +127,7 @@ def _show(label: str, res) -> None:
     if res.proof is not None:
         p = res.proof
         _say(
-            f"  proof {p.proving_scheme}/{p.curve} circuit {p.circuit_id}/{p.circuit_version}: "
+            f"  proof {p.proving_scheme}/{p.curve} circuit {p.circuit_id}: "
             f"{p.constraint_count} constraints, {p.generation_time_ms} ms, vk {p.verification_key_hash.hex()[:16]}…"
         )
 

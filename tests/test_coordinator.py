@@ -277,3 +277,19 @@ def test_trace_records_every_host_call_in_order(manager, rid):
     records = decode(captured["trace"])
     assert [r.function for r in records] == ["tx.transfer", "event.emit"]
     assert records[0].args == (bob, 3) and records[0].result == 0
+
+
+def test_named_tensor_inputs_count_toward_the_input_limit(tmp_path):
+    import numpy as np
+
+    from ispc_core.coordinator import Manager, request_input_bytes
+
+    req = CallRequest(b"\x00" * 32, "run", named_inputs={"x": np.zeros((4, 256), dtype=np.float32)}, input_data=b"ab")
+    assert request_input_bytes(req) == 4 * 256 * 4 + 2
+    m = Manager.open(tmp_path / "h", overrides={"proof.mode": "off", "limits.max_input_bytes": "1024"}, plugins=[TestEnginePlugin()])
+    rid = m.deploy(PAY, kind="test").resource_id
+    before = _snapshot(m)
+    with pytest.raises(errors.OversizedInput, match="1024"):
+        m.call(CallRequest(rid, "noop", named_inputs={"x": np.zeros(1024, dtype=np.float32)}))
+    assert _snapshot(m) == before
+    m.close()
