@@ -104,6 +104,37 @@ def g1_to_bytes(curve: CurveSpec, p: G1Affine, compressed: bool = True) -> bytes
     return _be(x, n) + _be(y, n)
 
 
+def _strip_flags(curve: CurveSpec, group: str, data: bytes, compressed: bool) -> tuple[bytes | None, bool]:
+    """The coordinate bytes without their flag bits, and the sign flag; ``(None, False)`` for infinity.
+
+    bls12-381: ZCash flags (0x80 compressed, 0x40 infinity, 0x20 sign of y);
+    bn254: gnark flags in compressed form (0b10 / 0b11 = smaller / larger y,
+    0b01 infinity) and all-zero bytes for infinity in uncompressed form.
+    """
+    flags = data[0]
+    if curve.name == "bls12-381":
+        if bool(flags & 0x80) != compressed:
+            raise _bad(curve, group, "encoding", "compression flag does not match the length")
+        if flags & 0x40:
+            if flags & 0x3F or any(data[1:]):
+                raise _bad(curve, group, "encoding", "infinity with non-zero bits")
+            return None, False
+        sign = bool(flags & 0x20)
+        if not compressed and sign:
+            raise _bad(curve, group, "encoding", "sign flag set in an uncompressed point")
+        return bytes([flags & 0x1F]) + data[1:], sign
+    if not compressed:
+        return (data if any(data) else None), False
+    mask = flags >> 6
+    if mask == 0b01:
+        if (flags & 0x3F) or any(data[1:]):
+            raise _bad(curve, group, "encoding", "infinity with non-zero bits")
+        return None, False
+    if mask not in (0b10, 0b11):
+        raise _bad(curve, group, "encoding", f"invalid compression flags {mask:#04b}")
+    return bytes([flags & 0x3F]) + data[1:], mask == 0b11
+
+
 def g1_from_bytes(curve: CurveSpec, data: bytes) -> G1Affine:
     """Decode and check (range, on-curve; not subgroup) a G1 point in either encoding."""
     n = curve.fq_bytes
@@ -112,33 +143,9 @@ def g1_from_bytes(curve: CurveSpec, data: bytes) -> G1Affine:
         _take(data, n, curve, "G1")
     data = bytes(data)
     compressed = len(data) == n
-    flags = data[0]
-    if curve.name == "bls12-381":
-        if bool(flags & 0x80) != compressed:
-            raise _bad(curve, "G1", "encoding", "compression flag does not match the length")
-        if flags & 0x40:
-            if flags & 0x3F or any(data[1:]) or (flags & 0x20):
-                raise _bad(curve, "G1", "encoding", "infinity with non-zero bits")
-            return None
-        sign = bool(flags & 0x20)
-        if not compressed and sign:
-            raise _bad(curve, "G1", "encoding", "sign flag set in an uncompressed point")
-        body = bytes([flags & 0x1F]) + data[1:]
-    else:
-        if compressed:
-            mask = flags >> 6
-            if mask == 0b01:
-                if (flags & 0x3F) or any(data[1:]):
-                    raise _bad(curve, "G1", "encoding", "infinity with non-zero bits")
-                return None
-            if mask not in (0b10, 0b11):
-                raise _bad(curve, "G1", "encoding", f"invalid compression flags {mask:#04b}")
-            sign = mask == 0b11
-            body = bytes([flags & 0x3F]) + data[1:]
-        else:
-            if not any(data):
-                return None
-            body = data
+    body, sign = _strip_flags(curve, "G1", data, compressed)
+    if body is None:
+        return None
     x = int.from_bytes(body[:n], "big")
     if x >= q:
         raise _bad(curve, "G1", "range", "x is not in [0, q)")
@@ -183,33 +190,9 @@ def g2_from_bytes(curve: CurveSpec, data: bytes) -> G2Affine:
         _take(data, 2 * n, curve, "G2")
     data = bytes(data)
     compressed = len(data) == 2 * n
-    flags = data[0]
-    if curve.name == "bls12-381":
-        if bool(flags & 0x80) != compressed:
-            raise _bad(curve, "G2", "encoding", "compression flag does not match the length")
-        if flags & 0x40:
-            if flags & 0x3F or any(data[1:]):
-                raise _bad(curve, "G2", "encoding", "infinity with non-zero bits")
-            return None
-        sign = bool(flags & 0x20)
-        if not compressed and sign:
-            raise _bad(curve, "G2", "encoding", "sign flag set in an uncompressed point")
-        body = bytes([flags & 0x1F]) + data[1:]
-    else:
-        if compressed:
-            mask = flags >> 6
-            if mask == 0b01:
-                if (flags & 0x3F) or any(data[1:]):
-                    raise _bad(curve, "G2", "encoding", "infinity with non-zero bits")
-                return None
-            if mask not in (0b10, 0b11):
-                raise _bad(curve, "G2", "encoding", f"invalid compression flags {mask:#04b}")
-            sign = mask == 0b11
-            body = bytes([flags & 0x3F]) + data[1:]
-        else:
-            if not any(data):
-                return None
-            body = data
+    body, sign = _strip_flags(curve, "G2", data, compressed)
+    if body is None:
+        return None
     x1 = int.from_bytes(body[:n], "big")
     x0 = int.from_bytes(body[n : 2 * n], "big")
     if x0 >= q or x1 >= q:
