@@ -161,6 +161,9 @@ class CoordinatorCore:
     def prover(self, name: str):
         """The prover instance called ``name`` (built once)."""
         if name not in self._provers:
+            from ispc_core.builtins.curves import install_once
+
+            install_once(self.plugins)  # curve backends offered by this node's plugins, before any prover uses them
             spec = self.plugins.get("ispc_provers", name)
             if self.config.proof.curve not in spec.curves:
                 raise NotProvided(

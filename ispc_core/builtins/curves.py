@@ -76,15 +76,22 @@ _installed: dict[str, str] | None = None
 _lock = threading.Lock()
 
 
-def install_once() -> dict[str, str]:
-    """:func:`install` with this process's plugins, once (later calls return the first result)."""
+def install_once(plugins=None) -> dict[str, str]:
+    """:func:`install` once per process (later calls return the first result).
+
+    ``plugins`` is the node's :class:`~ispc_core.plugins.PluginManager` (the
+    coordinator passes its own, so plugin selection applies); without it a
+    manager is built from the environment.
+    """
     global _installed
     with _lock:
         if _installed is None:
-            from ispc_core.plugins import PluginManager
-
             try:
-                _installed = install(PluginManager())
+                if plugins is None:
+                    from ispc_core.plugins import PluginManager
+
+                    plugins = PluginManager()
+                _installed = install(plugins)
             except Exception as exc:  # noqa: BLE001
                 log.warning("curve backends from plugins could not be installed: %r", exc)
                 _installed = {}
