@@ -19,7 +19,7 @@ import click
 
 from ispc_core.context import CallRequest
 
-DEMO_HOME = ".ispc-demo"
+DEMO_HOME = ".ispc-demo"  # PLONK: first `ispc --home .ispc-demo srs new --insecure --power 15`
 
 
 def repository_root() -> Path:
@@ -43,13 +43,24 @@ def _say(text: str = "") -> None:
 
 
 def _fresh_home(home: str | None) -> Path:
+    """A clean demo home; its key store (``zkkeys/``: proving keys, an SRS) survives between runs."""
     path = Path(home or DEMO_HOME).resolve()
-    if path.exists() and (path / "ispc.toml").exists() is False and any(path.iterdir()) and home:
-        raise click.ClickException(f"{path} exists and is not an ispc node home; choose another --home")
-    if path.exists() and (home is None or (path / ".demo").exists()):
-        shutil.rmtree(path)
+    if path.exists():
+        entries = sorted(p.name for p in path.iterdir())
+        foreign = [e for e in entries if e not in ("zkkeys", ".demo")]
+        if home is not None and not (path / ".demo").exists() and foreign:
+            raise click.ClickException(
+                f"{path} holds {', '.join(foreign)} and was not made by ispc demo; choose an empty directory"
+            )
+        for child in path.iterdir():
+            if child.name == "zkkeys":
+                continue
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
     path.mkdir(parents=True, exist_ok=True)
-    (path / ".demo").write_text("created by ispc demo; removed by the next run\n")
+    (path / ".demo").write_text("created by ispc demo; emptied by the next run except zkkeys/\n")
     return path
 
 

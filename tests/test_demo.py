@@ -28,3 +28,22 @@ def test_demo_names_missing_plugins(tmp_path, monkeypatch):
     assert "no engine 'wasm' is installed" in result.output and "ispc-wasm is installed but disabled" in result.output
     assert "skipped: WebAssembly token contract" in result.output
     assert "output y [1, 8]" in result.output  # what it can still run, it runs
+
+
+def test_demo_keeps_the_key_store_and_refuses_a_foreign_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    keys = tmp_path / ".ispc-demo" / "zkkeys"
+    keys.mkdir(parents=True)
+    (keys / "srs.ptau").write_bytes(b"kept")
+    (tmp_path / ".ispc-demo" / "ledger.sqlite").write_bytes(b"old ledger")
+    result = CliRunner().invoke(main, ["--proof-mode", "off", "demo"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (keys / "srs.ptau").read_bytes() == b"kept"
+    assert (tmp_path / ".ispc-demo" / "ledger.sqlite").read_bytes() != b"old ledger"
+
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(main, ["--home", str(foreign), "demo"])
+    assert result.exit_code != 0 and "was not made by ispc demo" in result.output
+    assert (foreign / "notes.txt").read_text() == "mine"
