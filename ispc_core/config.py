@@ -33,6 +33,7 @@ class NodeSection:
     chain_id: str = "ispc-dev"
     genesis_time: int = 1_700_000_000
     block_interval: int = 10
+    verify_proofs: bool = True
 
 
 @attrs.frozen

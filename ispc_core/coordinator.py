@@ -505,6 +505,10 @@ class Manager:
             proofs_required=config.proofs_required,
         )
         manager = cls(config, node, pm)
+        if config.proofs_required and config.node.verify_proofs:
+            from ispc_core.verify import mempool_proof_verifier
+
+            node.mempool.proof_verifier = mempool_proof_verifier(manager)
         manager._open_args = {"plugins": tuple(plugins), "overrides": dict(overrides or {}), "load_entry_points": load_entry_points}
         from ispc_core.proofjobs.store import ProofJobStore
 

@@ -306,6 +306,28 @@ def _check_proofs(manager, states, checks: list[Check], tx=None) -> None:
         ))
 
 
+def mempool_proof_verifier(manager):
+    """A ``Mempool`` proof verifier: each state output's proof checked as :func:`verify_transaction` does.
+
+    The state outputs of one transaction usually carry the same proof, so the
+    verdict is remembered per (transaction id, proof bytes) for the last transaction.
+    """
+    memo: dict[tuple[bytes, bytes], bool] = {}
+
+    def verify_state(tx, state) -> bool:
+        key = (txcodec.tx_id(tx), bytes(state.zk_proof.SerializeToString(deterministic=True)))
+        if key not in memo:
+            memo.clear()
+            checks: list[Check] = []
+            _check_proofs(manager, [state], checks, tx)
+            memo[key] = all(c.ok for c in checks)
+            if not memo[key]:
+                log.info("mempool: %s", "; ".join(c.detail for c in checks if not c.ok))
+        return memo[key]
+
+    return verify_state
+
+
 def _check_reexecution(manager, tx, tx_id: bytes, request, checks: list[Check]) -> None:
     if request is None:
         from ispc_core.proofjobs.store import ProofJobStore

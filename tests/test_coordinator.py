@@ -293,3 +293,34 @@ def test_named_tensor_inputs_count_toward_the_input_limit(tmp_path):
         m.call(CallRequest(rid, "noop", named_inputs={"x": np.zeros(1024, dtype=np.float32)}))
     assert _snapshot(m) == before
     m.close()
+
+
+def test_mempool_verifies_proofs_before_accepting(proving_manager):
+    m = proving_manager
+    rid = m.deploy(PAY, kind="test").resource_id
+    res = m.call(CallRequest(rid, "count", (b"1",)))
+    assert m.node.mempool.get(res.tx_id) is not None  # a valid proof was accepted
+    m.node.mempool.remove([res.tx_id])
+    forged = type(res.transaction)()
+    forged.CopyFrom(res.transaction)
+    for out in forged.outputs:
+        if out.HasField("state"):
+            out.state.zk_proof.proof = bytes(32)  # right shape, wrong MAC
+    before = _snapshot(m)
+    with pytest.raises(errors.TransactionRejected) as err:
+        m.node.mempool.add(forged)
+    assert err.value.reason == "proof invalid"
+    assert _snapshot(m) == before
+    m.node.mempool.add(res.transaction)  # the genuine one still goes in
+
+
+def test_mempool_proof_verification_can_be_switched_off(tmp_path):
+    from ispc_core.coordinator import Manager
+
+    m = Manager.open(
+        tmp_path / "h",
+        overrides={"proof.scheme": "testproof", "proof.circuit": "test_circuit", "node.verify_proofs": "false"},
+        plugins=[TestEnginePlugin(), TestProverPlugin()],
+    )
+    assert m.node.mempool.proof_verifier is None
+    m.close()
