@@ -15,7 +15,7 @@ import argparse
 import datetime
 import os
 import platform
-import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +24,9 @@ from ispc_core import hookimpl
 from ispc_core.context import CallRequest
 from ispc_core.coordinator import STAGES, Manager
 from ispc_core.specs import EngineResult, EngineSpec, FunctionSignature, ResourceInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchenv import cpu_model  # noqa: E402
 
 
 class TrivialEngine:
@@ -49,14 +52,7 @@ def pct(values, q):
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.machine()}"
 
 

@@ -34,6 +34,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchenv import cpu_model  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 NODE = ROOT / "tools" / "node" / "node_modules" / ".bin"
@@ -166,14 +169,7 @@ def write(rows, reps) -> None:
     import numpy
 
     (HERE / "results.json").write_text(json.dumps(rows, indent=1))
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     lines = [
         "# Groth16: ispc-groth16 vs snarkjs 0.7.6",
         "",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +36,9 @@ from ispc_core.specs import EngineCall, HostFunction, Limits, Param
 from ispc_onnx.engine import OnnxEngine
 from ispc_onnx.inputs import load_inputs
 from ispc_onnx.runtime import session_options
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchenv import cpu_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "plugins" / "ispc-onnx" / "examples"
@@ -107,14 +111,7 @@ def bench_model(name: str, input_file: str, n: int, n_coord: int) -> dict[str, t
 
 def machine() -> str:
     """A one-line description of this machine."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     import os
 
     return (

@@ -29,6 +29,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchenv import cpu_model  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
@@ -156,16 +159,9 @@ def bench_one(sj: Snarkjs, curve: str, power: int, repeat: int) -> dict:
 
 def machine() -> str:
     """A one-line description of this machine."""
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
-    return f"{cpu or platform.processor()}, {os.cpu_count()} cores, Python {platform.python_version()}, Node {node}"
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, Node {node}"
 
 
 def report(rows: list[dict], out: Path | None) -> str:

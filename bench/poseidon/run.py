@@ -12,12 +12,16 @@ import platform
 import random
 import subprocess
 import sys
+from pathlib import Path
 import time
 import timeit
 
 from ispc_core.zk import _native
 from ispc_core.zk.fields import get_field
 from ispc_core.zk.poseidon import SPONGE_RATE, _chunks, _compiled_permutation, poseidon_permutation_reference
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchenv import cpu_model  # noqa: E402
 
 
 def best_us(fn, budget: float) -> float:
@@ -41,15 +45,7 @@ def python_sponge(xs, curve, perm):
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_model()
     try:
         cc = subprocess.run(["gcc", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     except (OSError, IndexError):

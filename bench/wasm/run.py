@@ -38,6 +38,9 @@ from ispc_wasm import WasmEngine  # noqa: E402
 
 import wasm_support as S  # noqa: E402  (test host functions with the built-ins' types)
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchenv import cpu_model  # noqa: E402
+
 
 def p50_us(samples):
     return statistics.median(samples) * 1e6
@@ -55,14 +58,7 @@ def timeit(fn, n, warm=20):
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown cpu"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return (
         f"{cpu}, {os.cpu_count()} logical CPUs; {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}; wasmtime {importlib.metadata.version('wasmtime')}"
