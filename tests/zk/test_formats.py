@@ -28,7 +28,14 @@ from ispc_core.zk.r1cs import CircuitBuilder
 
 NODE_DIR = Path(__file__).resolve().parents[2] / "tools" / "node"
 SNARKJS = NODE_DIR / "node_modules" / "snarkjs" / "build" / "cli.cjs"
-needs_node = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+@pytest.fixture
+def needs_node_fixture():
+    """Node.js is installed on every machine `make test` runs on; its absence is a failure."""
+    if shutil.which("node") is None:
+        pytest.fail("node is not installed: the interop tests need Node.js (see README)")
+
+
+needs_node = pytest.mark.usefixtures("needs_node_fixture")
 
 
 def _circuit(curve="bn254"):

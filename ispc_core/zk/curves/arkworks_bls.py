@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .base import CurveBackend, Group
+from .base import CurveBackend, OperatorGroup
 from .params import BLS12_381
 
 _N = 48
@@ -20,7 +20,7 @@ def _scalars(vals, r):
     return [Scalar(int(v) % r) for v in vals]
 
 
-class _ArkGroup(Group):
+class _ArkGroup(OperatorGroup):
     def __init__(self, name: str):
         super().__init__(BLS12_381, name)
         import py_arkworks_bls12381 as ark
@@ -32,20 +32,8 @@ class _ArkGroup(Group):
     def generator(self):
         return self.cls()
 
-    def infinity(self):
-        return self._zero
-
-    def add(self, a, b):
-        return a + b
-
-    def neg(self, a):
-        return -a
-
     def mul(self, a, k):
         return a * self.ark.Scalar(int(k) % self.curve.r)
-
-    def eq(self, a, b):
-        return a == b
 
     def to_affine(self, a):
         if a == self._zero:

@@ -122,6 +122,27 @@ class Group(ABC):
         return self.from_affine(dec(self.curve, obj), check=True)
 
 
+class OperatorGroup(Group):
+    """A :class:`Group` whose native points already support ``+``, unary ``-`` and ``==``.
+
+    Subclasses set ``self._zero`` (the identity) and implement the rest.
+    """
+
+    _zero: Point
+
+    def infinity(self) -> Point:
+        return self._zero
+
+    def add(self, a: Point, b: Point) -> Point:
+        return a + b
+
+    def neg(self, a: Point) -> Point:
+        return -a
+
+    def eq(self, a: Point, b: Point) -> bool:
+        return bool(a == b)
+
+
 class CurveBackend(ABC):
     """Arithmetic for one curve: ``g1``, ``g2`` and a pairing check.
 

@@ -23,12 +23,11 @@ vectors (``batch_from_affine``) are arrays of ``bn254_g{1,2}_affine_mont``.
 from __future__ import annotations
 
 import math
-from typing import Sequence
 
 import numpy as np
 
 from . import serialization as ser
-from .base import CurveBackend, Group
+from .base import CurveBackend, OperatorGroup
 from .params import BN254
 
 _Q = BN254.q
@@ -150,7 +149,7 @@ class FixedBaseMSM:
         return self.table[self._rows, self._cols, digits].sum()
 
 
-class _ZkGroup(Group):
+class _ZkGroup(OperatorGroup):
     def __init__(self, name: str):
         super().__init__(BN254, name)
         import zk_dtypes as z
@@ -163,21 +162,9 @@ class _ZkGroup(Group):
     def generator(self):
         return self.jac(1)
 
-    def infinity(self):
-        return self._zero
-
-    def add(self, a, b):
-        return a + b
-
-    def neg(self, a):
-        return -a
-
     def mul(self, a, k):
         k = int(k) % _R
         return a * self.sf(k) if k else self._zero
-
-    def eq(self, a, b):
-        return bool(a == b)
 
     def to_affine(self, a):
         arr = np.array([a], dtype=self.jac).astype(self.aff)

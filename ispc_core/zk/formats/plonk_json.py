@@ -114,26 +114,23 @@ def _protocol(obj: dict, what: str) -> None:
         raise FormatError(f"{what}: protocol is {p!r}, expected 'plonk'")
 
 
-def _g1(be, obj, what: str):
+def _point(group, obj, what: str, label: str):
     try:
-        return be.g1.to_affine(be.g1.from_snarkjs(obj))
+        return group.to_affine(group.from_snarkjs(obj))
     except FormatError:
         raise
     except (TypeError, ValueError, IndexError, KeyError) as exc:
         if type(exc).__name__ == "InvalidPoint":
             raise type(exc)(f"{what}: {exc}", curve=exc.curve, group=exc.group, check=exc.check) from None
-        raise FormatError(f"{what}: malformed G1 point: {exc}") from None
+        raise FormatError(f"{what}: malformed {label} point: {exc}") from None
+
+
+def _g1(be, obj, what: str):
+    return _point(be.g1, obj, what, "G1")
 
 
 def _g2(be, obj, what: str):
-    try:
-        return be.g2.to_affine(be.g2.from_snarkjs(obj))
-    except FormatError:
-        raise
-    except (TypeError, ValueError, IndexError, KeyError) as exc:
-        if type(exc).__name__ == "InvalidPoint":
-            raise type(exc)(f"{what}: {exc}", curve=exc.curve, group=exc.group, check=exc.check) from None
-        raise FormatError(f"{what}: malformed G2 point: {exc}") from None
+    return _point(be.g2, obj, what, "G2")
 
 
 def _g1_json(p) -> list[str]:

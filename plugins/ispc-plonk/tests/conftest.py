@@ -62,8 +62,8 @@ def keys(srs):
 
 @pytest.fixture(scope="session")
 def node_bin():
-    """The node binary and snarkjs' CLI, or skip."""
+    """The node binary and snarkjs' CLI (installed by ``make test``; their absence is a failure)."""
     node = shutil.which("node")
     if not node or not SNARKJS.exists():
-        pytest.skip("node and tools/node (npm ci --prefix tools/node) are needed for snarkjs interop")
+        pytest.fail("node and tools/node are needed for snarkjs interop: run `make test` (it runs npm ci --prefix tools/node)")
     return [node, str(SNARKJS)]
