@@ -25,6 +25,7 @@ import attrs
 from ispc_core import errors
 from ispc_core.node import txcodec
 from ispc_core.node.keys import address_of, verify_signature
+from ispc_core.node.sqlite import open_database
 from ispc_core.proto import transaction_pb2 as pb
 
 REASON_MISSING_SIGNATURE = "missing signature"
@@ -146,9 +147,7 @@ class Ledger:
         self.genesis_time = int(genesis_time)
         self.block_interval = int(block_interval)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = open_database(self.path)
         with self._lock:
             self._conn.executescript(_SCHEMA)
             self._check_meta()

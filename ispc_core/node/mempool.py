@@ -21,6 +21,7 @@ from typing import Callable, Iterable
 from ispc_core import errors
 from ispc_core.node import txcodec
 from ispc_core.node.ledger import REASON_DOUBLE_SPEND, REASON_DUPLICATE, Ledger, StateHead, rejection
+from ispc_core.node.sqlite import open_database
 from ispc_core.proto import transaction_pb2 as pb
 
 REASON_PROOF_INVALID = "proof invalid"
@@ -48,9 +49,7 @@ class Mempool:
         self.proofs_required = bool(proofs_required)
         self.proof_verifier = proof_verifier
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn = open_database(self.path)
         with self._lock:
             self._conn.executescript(_SCHEMA)
 

@@ -25,12 +25,12 @@ done / failed         left alone
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Iterable
 
+from ispc_core.node.sqlite import open_database
 from ispc_core.proofjobs import codec
 from ispc_core.proofjobs.errors import CorruptJob, UnknownJob
 from ispc_core.proofjobs.model import ProofJob
@@ -104,9 +104,7 @@ class ProofJobStore:
     def __init__(self, home: Path):
         self.path = Path(home) / FILENAME
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn = open_database(self.path, synchronous="FULL")  # job rows must survive power loss too
         with self._lock:
             self._conn.executescript(_SCHEMA)
 
