@@ -14,6 +14,10 @@ corrupted row, a vanished key or plugin, a rejected transaction) fail the job
 at once. A failed job's transaction is discarded and its outpoints released;
 the ``ispc_proof_finished`` hook fires for every job that ends.
 
+Workers of a local process pool die with the node process, even when it is
+killed with SIGKILL (:mod:`ispc_core.proofjobs.workerguard`: ``PR_SET_PDEATHSIG``
+on Linux plus a parent watchdog thread in every worker).
+
 Settings (``[plugin.proofjobs]`` in ``ispc.toml``): ``max_attempts`` (3),
 ``timeout_s`` (600), ``backoff_s`` (0.5, doubled per attempt),
 ``backoff_max_s`` (30), ``max_inflight`` (2 × the executor's workers, at least 2).
@@ -47,6 +51,7 @@ from ispc_core.proofjobs.errors import (
 )
 from ispc_core.proofjobs.store import ProofJobStore
 from ispc_core.proofjobs.task import ProofTask, run_proof_task
+from ispc_core.proofjobs.workerguard import guard_pool
 
 log = logging.getLogger("ispc.proofjobs")
 
@@ -231,6 +236,7 @@ class ProofJobRunner:
         except Exception as exc:  # noqa: BLE001
             where = f"{self.executor_name}://{self.executor_address}" if self.executor_address else self.executor_name
             raise ExecutorUnreachable(f"proof executor {where} could not be started or reached: {type(exc).__name__}: {exc}") from None
+        guard_pool(self._executor)  # local workers die with the node, even when it is SIGKILLed
         return self._executor
 
     def _workers(self) -> int:
