@@ -224,3 +224,16 @@ class CorruptData(IspcError):
     hash to its id, an unreadable key file)."""
 
     code = "corrupt"
+
+
+class KeyFileCorrupt(CorruptData):
+    """A key file (``zkkeys/<scheme>/...`` or one given on the command line) is
+    truncated, garbled or unreadable. ``path`` names the file, ``section`` the
+    part that is wrong (a zkey section, a JSON field) when known."""
+
+    code = "key_file_corrupt"
+
+    def __init__(self, message: str, *, path: str = "", section: str = ""):
+        super().__init__(message)
+        self.path = path
+        self.section = section

@@ -8,7 +8,9 @@ and reuses it for every later job. Workers that cannot read the key store are
 not supported: share the node home's ``zkkeys/`` with them (same path).
 
 Failures are normalised into picklable typed errors: an unsatisfied witness
-becomes :class:`~ispc_core.proofjobs.errors.WitnessUnsatisfied` (never retried).
+becomes :class:`~ispc_core.proofjobs.errors.WitnessUnsatisfied` (never retried);
+a damaged key file (:class:`~ispc_core.errors.CorruptData`, e.g. a truncated
+``proving_key.zkey``) passes through as it is and fails the job at once.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from ispc_core.errors import CorruptData
 from ispc_core.proofjobs import codec
 from ispc_core.proofjobs.errors import JobResourceMissing, ProofJobError, WitnessUnsatisfied
 
@@ -106,8 +109,8 @@ def run_proof_task(task: ProofTask):
     try:
         instance = circuit.instance(sealed, task.curve)
         artifact = prover.prove(instance, task.curve)
-    except ProofJobError:
-        raise
+    except (ProofJobError, CorruptData):
+        raise  # a damaged key file: typed, deterministic (retrying cannot mend it)
     except Exception as exc:  # noqa: BLE001 - normalised into picklable typed errors
         if _is_unsatisfied(exc):
             raise WitnessUnsatisfied(f"the witness does not satisfy circuit {task.circuit!r}: {exc}") from None

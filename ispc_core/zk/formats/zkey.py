@@ -27,8 +27,24 @@ standard-form witness value yields the Montgomery form of the product).
 
 Point sections are kept as raw bytes (:attr:`Zkey.sections`) so a prover can
 convert them to its backend's form in bulk; :func:`decode_points` gives affine
-ints. Points are **not** curve-checked here; :func:`check_points` does that
-for keys from outside.
+ints. Points are **not** curve-checked by :func:`read_zkey`; :func:`check_points`
+does that for keys from outside:
+
+* range and on-curve checks of every point (exact; catches any flipped byte of
+  a coordinate — a random pair is on the curve with probability about 1/q);
+* subgroup membership, ``subgroup="full"`` point by point, or ``"batch"``
+  (the default): nothing for bn254 G1 (cofactor 1); for bn254 G2 random
+  linear combinations ``Σ ρ_i P_i`` with one subgroup check each (a point
+  outside the subgroup survives a round with probability at most 1/10069, the
+  smallest prime of the G2 cofactor; three rounds: at most 2^-39.9); for
+  bls12-381, whose cofactors have the primes 3 (G1) and 13 (G2), batching
+  would need dozens of rounds, so points are checked one by one natively.
+
+Measured on 2^14 keys (2 cores, ~82k points): bn254 range + on-curve 0.50 s,
+plus 0.33 s for the three batched G2 rounds (exact checks of the 16k B2 points,
+vectorized, would take 9 s); bls12-381 range + on-curve 0.39 s, plus 3.8 s for
+the native per-point subgroup checks. That is why the Groth16 key store checks
+points once, when a key is stored, and afterwards a sha256 of the file (0.01 s).
 """
 
 from __future__ import annotations
@@ -40,14 +56,17 @@ from typing import Any
 import numpy as np
 
 from ..curves.params import CURVES, CurveSpec
-from ..errors import FormatError
+from ..errors import FormatError, InvalidPoint
 from .binfile import one_section, read_binfile, write_binfile
 
 MAGIC = b"zkey"
 GROTH16 = 1
 POINT_SECTIONS = {3: ("IC", "G1"), 5: ("A", "G1"), 6: ("B1", "G1"), 7: ("B2", "G2"), 8: ("C", "G1"), 9: ("H", "G1")}
 
-__all__ = ["Zkey", "read_zkey", "write_zkey", "decode_points", "encode_points", "coef_dtype", "curve_of_zkey", "make_coefs"]
+__all__ = [
+    "Zkey", "read_zkey", "write_zkey", "decode_points", "encode_points", "coef_dtype", "curve_of_zkey", "make_coefs",
+    "check_points",
+]
 
 
 def _n8(p: int) -> int:
@@ -287,3 +306,87 @@ def write_zkey(z: Zkey) -> bytes:
         (10, z.cs_hash + z.contributions),
     ]
     return write_binfile(MAGIC, 1, sections)
+
+
+# ------------------------------------------------------------------ point checks
+#: smallest prime factor of each cofactor (bounds what one random linear combination misses)
+_COFACTOR_MIN_PRIME = {("bn254", "G1"): None, ("bn254", "G2"): 10069, ("bls12-381", "G1"): 3, ("bls12-381", "G2"): 13}
+#: batch only when a round misses a bad point with probability at most 1/_BATCH_MIN_PRIME
+_BATCH_MIN_PRIME = 1 << 10
+#: bit sizes of the random coefficients of the batch rounds (the first large: big torsion orders)
+_BATCH_ROUNDS = (64, 32, 32)
+#: the header points and the sections in the order they are checked
+_HEADER_POINTS = (("alpha_1", "G1"), ("beta_1", "G1"), ("beta_2", "G2"), ("gamma_2", "G2"), ("delta_1", "G1"), ("delta_2", "G2"))
+
+
+def _where(typ: int) -> str:
+    return f"section {typ} ({POINT_SECTIONS[typ][0]})"
+
+
+def _bad(msg: str, exc: InvalidPoint | None = None, *, curve: str, group: str, check: str) -> InvalidPoint:
+    if exc is not None:
+        return InvalidPoint(msg, curve=exc.curve or curve, group=exc.group or group, check=exc.check or check)
+    return InvalidPoint(msg, curve=curve, group=group, check=check)
+
+
+def _batch_in_subgroup(g, points, rounds=_BATCH_ROUNDS) -> bool:
+    """Random linear combinations of ``points`` (backend MSM form) are each in the subgroup."""
+    import secrets
+
+    n = len(points)
+    if n == 0:
+        return True
+    for bits in rounds:
+        rho = [secrets.randbits(bits) | 1 for _ in range(n)]
+        if not g.in_subgroup(g.msm(points, rho)):
+            return False
+    return True
+
+
+def check_points(z: "Zkey", *, subgroup: str = "batch", backend=None) -> None:
+    """Check every point of a parsed zkey; :class:`InvalidPoint` names the section and point that fail.
+
+    ``subgroup``: ``"batch"`` (default), ``"full"`` or ``"none"`` (see the module docstring).
+    """
+    if subgroup not in ("batch", "full", "none"):
+        raise ValueError(f"subgroup must be 'batch', 'full' or 'none', not {subgroup!r}")
+    from ..curves import get_backend
+    from ..curves import serialization as ser
+
+    curve = z.curve
+    be = backend or get_backend(curve.name)
+    check = {"G1": ser.check_g1_affine, "G2": ser.check_g2_affine}
+    items = [(f"groth16 header {name}", grp, [getattr(z, name)]) for name, grp in _HEADER_POINTS]
+    for typ in sorted(POINT_SECTIONS):
+        grp = POINT_SECTIONS[typ][1]
+        try:
+            affs = decode_points(curve, z.sections[typ], grp)
+        except FormatError as exc:
+            raise InvalidPoint(f"zkey: {_where(typ)}: {str(exc).removeprefix('zkey: ')}", curve=curve.name, group=grp, check="range") from None
+        items.append((_where(typ), grp, affs))
+    for where, grp, affs in items:
+        present = []
+        for i, a in enumerate(affs):
+            if a is None:
+                continue
+            try:
+                check[grp](curve, a)
+            except InvalidPoint as exc:
+                raise _bad(f"zkey: {where}, point {i}: {exc}", exc, curve=curve.name, group=grp, check="on-curve") from None
+            present.append((i, a))
+        if subgroup == "none" or not present:
+            continue
+        small = _COFACTOR_MIN_PRIME.get((curve.name, grp), 2)
+        if small is None:
+            continue  # cofactor 1: every curve point is in the subgroup
+        g = be.g1 if grp == "G1" else be.g2
+        if subgroup == "batch" and small >= _BATCH_MIN_PRIME and len(present) > 1:
+            pts = g.batch_from_affine([a for _, a in present], check=False)
+            if _batch_in_subgroup(g, pts):
+                continue
+        for i, a in present:  # exact, point by point (also finds the culprit of a failed batch)
+            if not g.in_subgroup(g.from_affine(a, check=False)):
+                raise InvalidPoint(
+                    f"zkey: {where}, point {i}: {curve.name} {grp}: point is not in the prime-order subgroup",
+                    curve=curve.name, group=grp, check="subgroup",
+                )

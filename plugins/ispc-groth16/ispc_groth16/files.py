@@ -9,7 +9,13 @@
 
 Every reader raises :class:`~ispc_core.zk.errors.FormatError` or
 :class:`~ispc_core.zk.errors.InvalidPoint` for malformed input, naming what is
-wrong; nothing is written unless everything succeeded.
+wrong; a truncated, garbled or unreadable key file (``.zkey``, the key
+directory's ``circuit.r1cs``) raises :class:`~ispc_groth16.keystore.CorruptKeyFile`
+(a ``FormatError`` and an :class:`ispc_core.errors.CorruptData`) naming the
+file and, for a ``.zkey``, the section. A ``.zkey`` from outside has every point
+checked (range, on-curve, subgroup: :func:`~ispc_core.zk.formats.zkey.check_points`)
+before it is used, so a flipped byte fails here, not in a later verification.
+Nothing is written unless everything succeeded.
 """
 
 from __future__ import annotations
@@ -23,10 +29,11 @@ from typing import Any, Callable
 from ispc_core.zk.errors import ConstraintUnsatisfied, FormatError
 from ispc_core.zk.formats import read_r1cs, read_wtns
 from ispc_core.zk.formats.snarkjs_json import curve_from_snarkjs, public_from_json, public_to_json
-from ispc_core.zk.formats.zkey import read_zkey, write_zkey
+from ispc_core.zk.formats.zkey import write_zkey
 
-from .data_structures import Proof, ProvingKey, VerifyingKey
+from .data_structures import Proof, VerifyingKey
 from .generator import generate_parameters
+from .keystore import CorruptKeyFile, corrupt, load_zkey_file, read_key_file
 from .prover import create_proof, prepare_proving_key
 from .verifier import verify_proof
 
@@ -40,7 +47,19 @@ def _read(path: Any, what: str) -> bytes:
     p = Path(path)
     if not p.is_file():
         raise FormatError(f"{what}: no such file {p}")
-    return p.read_bytes()
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"{what}: cannot read {p} ({exc.strerror or type(exc).__name__}); fix its permissions") from None
+
+
+_FIX_FILE = "make the key again (`ispc zk setup`) or fetch an intact copy"
+
+
+def _load_zkey(path: Path):
+    if not path.is_file():
+        raise FormatError(f"zkey: no such file {path}")
+    return load_zkey_file(path, read_key_file(path, fix=_FIX_FILE), subgroup="batch", fix=_FIX_FILE)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -113,7 +132,7 @@ def prove_files(key_dir, wtns_path) -> tuple[dict, list[str]]:
     witness that does not satisfy the circuit raises :class:`ConstraintUnsatisfied`.
     """
     zkey_path = find_zkey(key_dir)
-    z = read_zkey(_read(zkey_path, "zkey"))
+    z, pk = _load_zkey(zkey_path)
     field, witness = read_wtns(_read(wtns_path, "wtns"))
     if field.modulus != z.curve.r:
         raise FormatError(f"wtns: the witness is over the {field.name} field, the key is for {z.curve.name}")
@@ -121,8 +140,13 @@ def prove_files(key_dir, wtns_path) -> tuple[dict, list[str]]:
         raise FormatError(f"wtns: {len(witness)} values, the key's circuit has {z.n_vars} wires")
     r1cs_path = zkey_path.parent / "circuit.r1cs"
     if r1cs_path.is_file():
-        read_r1cs(r1cs_path.read_bytes()).check(witness)
-    pk = ProvingKey.from_zkey(z)
+        try:
+            r1cs = read_r1cs(read_key_file(r1cs_path, fix=_FIX_FILE))
+        except FormatError as exc:
+            if isinstance(exc, CorruptKeyFile):
+                raise
+            raise corrupt(r1cs_path, str(exc), fix=f"remove it (proofs are then checked by verification) or {_FIX_FILE}") from None
+        r1cs.check(witness)
     proof = create_proof(prepare_proving_key(pk), witness)
     public = witness[1 : 1 + z.n_public]
     if not r1cs_path.is_file() and not verify_proof(pk.vk, proof, public):
@@ -154,8 +178,7 @@ def import_zkey(zkey_path, keystore, circuit_id: str, *, r1cs=None) -> bytes:
 
     from .r1cs_to_qap import domain_size, r1cs_coefficients
 
-    z = read_zkey(_read(zkey_path, "zkey"))
-    pk = ProvingKey.from_zkey(z)
+    z, pk = _load_zkey(Path(zkey_path))
     r1cs_bytes = None
     if r1cs is not None:
         if r1cs.field.modulus != z.curve.r:

@@ -197,9 +197,13 @@ def test_prover_plugin_keys_artifacts_and_typed_errors(tmp_path):
     assert not prover.verify(attrs.evolve(art, curve="bls12-381"))  # the stored key is for bn254
     with pytest.raises(FormatError):
         prover.verify(attrs.evolve(art, proof=art.proof[:-1]))
-    # a vk file changed on disk is no longer found under the hash
+    # a vk file changed on disk no longer verifies anything: its meta.json still names the hash,
+    # so verification reports the damaged file (a typed error) instead of "unknown key"
     (d / "vk.bin").write_bytes((d / "vk.bin").read_bytes()[:-1] + b"\x00")
-    assert not Groth16Prover(tmp_path / "zkkeys").verify(art)
+    from ispc_groth16.keystore import CorruptKeyFile
+
+    with pytest.raises(CorruptKeyFile, match="vk.bin is corrupt"):
+        Groth16Prover(tmp_path / "zkkeys").verify(art)
 
 
 def test_an_unsatisfied_witness_names_the_constraint_and_writes_nothing(tmp_path):

@@ -83,3 +83,16 @@ def test_token_call_is_proven_and_verified_elsewhere(tmp_path, curve):
     txfile.write_bytes(t3.SerializeToString())
     bad = run("--home", b, "--curve", curve, "verify", txfile, "--no-ledger", ok=False)
     assert bad.exit_code == 1
+    # the verifying key file of the key store damaged on disk: INVALID, naming the file (no traceback)
+    txfile.write_bytes(tx.SerializeToString())
+    vk_bins = list((b / "zkkeys" / "groth16" / curve).glob("*/vk.bin"))
+    assert vk_bins
+    for vk_bin in vk_bins:
+        raw = bytearray(vk_bin.read_bytes())
+        raw[len(raw) // 2] ^= 0xFF
+        vk_bin.write_bytes(bytes(raw))
+    bad = run("--home", b, "--curve", curve, "verify", txfile, "--no-ledger", "--json", ok=False)
+    assert bad.exit_code == 1 and bad.exception is None or isinstance(bad.exception, SystemExit), bad.output
+    report = json.loads(bad.output.strip().splitlines()[-1])
+    assert not report["valid"]
+    assert "key file" in report["reason"] and "vk.bin is corrupt" in report["reason"], report["reason"]
