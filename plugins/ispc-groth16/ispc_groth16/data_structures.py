@@ -146,7 +146,12 @@ class VerifyingKey:
         return self._hash
 
     def to_json(self, alphabeta_12: Any = None) -> dict:
-        """snarkjs ``verification_key.json``; ``vk_alphabeta_12`` (e(alpha, beta)) is written when given."""
+        """snarkjs ``verification_key.json``, with ``vk_alphabeta_12`` (e(alpha, beta) in snarkjs' layout;
+        computed when not given, see :func:`ispc_groth16.files.alphabeta_12`)."""
+        if alphabeta_12 is None:
+            from .files import alphabeta_12 as _alphabeta_12
+
+            alphabeta_12 = _alphabeta_12(self)
         return sj.groth16_vk_to_json(
             sj.Groth16VerificationKey(self.curve, self.n_public, self.alpha_1, self.beta_2, self.gamma_2, self.delta_2, list(self.ic), alphabeta_12)
         )

@@ -109,9 +109,26 @@ def test_a_snarkjs_ceremony_zkey_is_imported_and_proves(files, tmp_path):
     inst.r1cs, inst.witness, inst.public_inputs = r1cs, tuple(wit), tuple(wit[1:3])
     art = prover.prove(inst, "bn254")
     assert art.verification_key_hash == h and prover.verify(art)
+    # the verification_key.json the key store writes for it is snarkjs' own export, vk_alphabeta_12 included
+    stored = json.loads((prover.keystore.key_dir("chain/20", "bn254") / "verification_key.json").read_text())
+    assert stored == json.loads((w / "vk.json").read_text())
     # a zkey for another circuit is refused at import
     r2, _ = chain("bn254", n=21)
     from ispc_core.zk.errors import FormatError
 
     with pytest.raises(FormatError):
         prover.import_zkey(w / "c1.zkey", "chain/21", r1cs=r2)
+
+
+@pytest.mark.parametrize("curve", ["bn254", "bls12-381"])
+def test_vk_alphabeta_12_equals_the_snarkjs_export_of_the_same_zkey(curve, tmp_path):
+    r1cs, _ = chain(curve, n=4)
+    (tmp_path / "c.r1cs").write_bytes(write_r1cs(r1cs))
+    res = cli("zk", "setup", "--scheme", "groth16", tmp_path / "c.r1cs", "-o", tmp_path / "keys")
+    assert res.exit_code == 0, res.output
+    ours = json.loads((tmp_path / "keys" / "verification_key.json").read_text())
+    snarkjs("zkey", "export", "verificationkey", tmp_path / "keys" / "circuit.zkey", tmp_path / "sj_vk.json")
+    theirs = json.loads((tmp_path / "sj_vk.json").read_text())
+    assert ours["vk_alphabeta_12"] == theirs["vk_alphabeta_12"]
+    assert ours == theirs  # every field, in snarkjs' layout
+    assert list(ours) == list(theirs)  # and in its order
