@@ -173,11 +173,11 @@ def _onnx_part(m) -> list:
     if model is None or inputs is None:
         _say("\n-- skipped: the example MLP model was not found")
         return []
-    from ispc_core.cli import _load_json_inputs
+    from ispc_core.inputs import load_json_inputs
 
     dep = m.deploy(model)
     _say(f"\n-- deployed ONNX model (16→8 MLP) {dep.resource_id.hex()}")
-    res = m.call(CallRequest(dep.resource_id, "run", caller="alice", named_inputs=_load_json_inputs(str(inputs))))
+    res = m.call(CallRequest(dep.resource_id, "run", caller="alice", named_inputs=load_json_inputs(inputs)))
     for name, arr in res.values:
         _say(f"  output {name} {list(getattr(arr, 'shape', ()))}: {json.dumps([round(float(x), 4) for x in arr.ravel()[:8]])}")
     _show("inference done", res)

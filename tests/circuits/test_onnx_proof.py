@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from ispc_core.cli import _load_json_inputs
 from ispc_core.context import CallRequest
 from ispc_core.coordinator import Manager
+from ispc_core.inputs import load_json_inputs
 from ispc_core.verify import verify_transaction
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "plugins" / "ispc-onnx" / "examples"
@@ -18,7 +18,7 @@ GROTH16 = {"proof.mode": "sync", "proof.scheme": "groth16", "proof.curve": "bn25
 def test_onnx_inference_proof_binds_the_output(tmp_path):
     with Manager.open(tmp_path / "a", overrides=GROTH16) as a:
         model = a.deploy(EXAMPLES / "mlp.onnx").resource_id
-        inputs = _load_json_inputs(str(EXAMPLES / "mlp_input.json"))
+        inputs = load_json_inputs(str(EXAMPLES / "mlp_input.json"))
         res = a.call(CallRequest(model, "run", caller="alice", named_inputs=inputs))
         tx = res.transaction
         assert res.proof.proving_scheme == "groth16"

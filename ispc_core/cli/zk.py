@@ -1,8 +1,5 @@
-"""CLI commands for keys and circom/snarkjs files: ``ispc setup`` and ``ispc zk setup | prove | verify``.
+"""circom/snarkjs files on the command line: ``ispc zk setup | prove | verify``.
 
-* ``ispc setup [--circuit contract_execution] [--capacity N] [--scheme groth16] [--curve bn254]``
-  makes the keys of a node circuit in the node's key store (``<home>/zkkeys``),
-  with a progress bar; an existing key for the same constraint system is kept.
 * ``ispc zk setup --scheme S CIRCUIT.r1cs -o DIR [--ptau FILE]``,
   ``ispc zk prove --scheme S DIR CIRCUIT.wtns -o proof.json --public public.json``,
   ``ispc zk verify verification_key.json public.json proof.json`` work on files in the
@@ -23,8 +20,6 @@ import tempfile
 from pathlib import Path
 
 import click
-
-CIRCUIT_MODULES = {"contract_execution": "ispc_core.zk.circuits.contract_execution"}
 
 
 def _plugins():
@@ -67,56 +62,6 @@ def _write_json_atomic(path: Path, obj) -> None:
     with os.fdopen(fd, "w") as fh:
         json.dump(obj, fh, indent=1)
     os.replace(tmp, path)
-
-
-# ---------------------------------------------------------------------------- ispc setup
-@click.command("setup")
-@click.option("--circuit", default="contract_execution", show_default=True, help="node circuit to make keys for")
-@click.option("--capacity", type=int, default=None, help="trace capacity in field elements (default: every capacity)")
-@click.option("--scheme", default=None, help="proving scheme (default: proof.scheme)")
-@click.option("--curve", default=None, help="curve (default: proof.curve)")
-@click.option("--force", is_flag=True, help="make new keys even if matching ones exist")
-@click.pass_context
-def setup(ctx, circuit, capacity, scheme, curve, force) -> None:
-    """Make the keys of a node circuit in the node's key store (development setup)."""
-    import importlib
-
-    from ispc_core.cli import _open
-    from ispc_core.errors import NotProvided, RequestError
-    from ispc_core.specs import ProverServices
-
-    with _open(ctx) as m:
-        scheme = scheme or m.config.proof.scheme
-        curve = curve or m.config.proof.curve
-        spec = m.plugins.get("ispc_provers", scheme)
-        if curve not in spec.curves:
-            raise NotProvided(f"prover {scheme!r} does not support curve {curve!r}; choose one of: {', '.join(spec.curves)}")
-        m.plugins.get("ispc_circuits", circuit)  # "no circuit ... choose one of"
-        if circuit not in CIRCUIT_MODULES:
-            raise RequestError(f"circuit {circuit!r} has no fixed constraint system to set up ahead of time")
-        mod = importlib.import_module(CIRCUIT_MODULES[circuit])
-        caps = mod.CAPACITIES if capacity is None else (capacity,)
-        if capacity is not None and capacity not in mod.CAPACITIES:
-            raise RequestError(f"capacity {capacity} is not one of {', '.join(map(str, mod.CAPACITIES))}")
-        keystore = m.config.home / "zkkeys"
-        keystore.mkdir(parents=True, exist_ok=True)
-        prover = spec.factory(ProverServices(home=m.config.home, config=m.config, keystore_dir=keystore))
-        if not callable(getattr(prover, "setup", None)):
-            raise NotProvided(f"prover {scheme!r} makes its keys on first use; it has no setup step")
-        for cap in caps:
-            cid = mod.circuit_id(cap)
-            click.echo(f"compiling {cid} on {curve} …")
-            r1cs = mod.compiled(cap, curve)
-            with click.progressbar(length=7, label=f"{scheme} setup {cid} ({len(r1cs.constraints)} constraints)") as bar:
-                state = {"done": 0}
-
-                def progress(stage, done, total, bar=bar, state=state):
-                    bar.update(max(0, done - state["done"]))
-                    state["done"] = max(state["done"], done)
-
-                vk_hash = prover.setup(cid, r1cs, curve, progress=progress, force=force)
-                bar.update(7 - state["done"])
-            click.echo(f"{cid} {scheme}/{curve}: verification key {vk_hash.hex()} in {keystore}")
 
 
 # ---------------------------------------------------------------------------- ispc zk
@@ -200,6 +145,5 @@ def zk_verify(ctx, vk, public, proof) -> None:
 
 
 def register(main: click.Group) -> None:
-    """Attach ``setup`` and the ``zk`` group to the ``ispc`` command."""
-    main.add_command(setup)
+    """Attach the ``zk`` group to the ``ispc`` command."""
     main.add_command(zk)

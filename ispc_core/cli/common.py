@@ -1,0 +1,34 @@
+"""Helpers every command module shares: open the node, print text or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+
+def hexstr(b: bytes | None) -> str | None:
+    """``b`` as lowercase hex, ``None`` stays ``None``."""
+    return None if b is None else b.hex()
+
+
+def open_node(ctx: click.Context, **extra):
+    """The :class:`~ispc_core.coordinator.Manager` of the node home given by the global options.
+
+    ``extra`` are configuration overrides on top of ``--set`` and friends.
+    """
+    from ispc_core.coordinator import Manager
+
+    obj = ctx.find_root().ensure_object(dict)
+    overrides = dict(obj.get("overrides", {}))
+    overrides.update(extra)
+    return Manager.open(obj.get("home"), overrides=overrides)
+
+
+def emit(data: Any, as_json: bool, text: str) -> None:
+    """Print ``data`` as one line of sorted JSON when ``as_json``, else ``text``."""
+    if as_json:
+        click.echo(json.dumps(data, sort_keys=True))
+    else:
+        click.echo(text)

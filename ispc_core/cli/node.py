@@ -1,0 +1,74 @@
+"""Commands about the node itself: ``ispc init``, ``ispc plugins list``, ``ispc demo``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ispc_core.cli.common import open_node
+
+
+@click.command()
+@click.option("--force", is_flag=True, help="overwrite an existing ispc.toml")
+@click.pass_context
+def init(ctx: click.Context, force: bool) -> None:
+    """Create the node home: ispc.toml, keys, genesis ledger."""
+    from ispc_core.config import CONFIG_FILE, default_toml, resolve_home
+
+    home = resolve_home(ctx.obj.get("home"))
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / CONFIG_FILE
+    if path.exists() and not force:
+        click.echo(f"{CONFIG_FILE} already exists in the node home; keeping it")
+    else:
+        path.write_text(default_toml(), "utf-8")
+    with open_node(ctx) as m:
+        snap = m.node.ledger.snapshot()
+        click.echo(f"node home ready: chain {m.config.node.chain_id}, height {snap.height}")
+        for key in m.node.keys.list():
+            click.echo(f"  key {key.name}: {key.address.hex()} balance {m.node.ledger.balance(key.address)}")
+
+
+@click.group()
+def plugins() -> None:
+    """Inspect plugins."""
+
+
+@plugins.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def plugins_list(ctx, as_json: bool) -> None:
+    """Every plugin: name, version, kind, hooks, status."""
+    from ispc_core.config import load_config
+    from ispc_core.plugins import PluginManager
+
+    cfg = load_config(ctx.obj.get("home"), ctx.obj.get("overrides"))
+    pm = PluginManager(
+        strict=cfg.plugins.strict or None, load=cfg.plugins.load or None, disable=cfg.plugins.disable or None
+    )
+    infos = pm.list_plugins()
+    if as_json:
+        click.echo(json.dumps([i.to_json() for i in infos], sort_keys=True))
+        return
+    for i in infos:
+        status = i.status + (f" ({i.error})" if i.error else "")
+        click.echo(f"{i.name:24} {i.distribution} {i.version:8} {','.join(i.kinds) or '-':28} {status}")
+        if i.provides:
+            click.echo(f"{'':24} provides {', '.join(i.provides)}")
+
+
+@click.command()
+@click.pass_context
+def demo(ctx) -> None:
+    """Run the main job end to end on an embedded node (a fresh home under ./.ispc-demo by default)."""
+    from ispc_core.demo import run_demo
+
+    run_demo(ctx.obj.get("home"), ctx.obj.get("overrides", {}))
+
+
+def register(main: click.Group) -> None:
+    """Attach ``init``, ``plugins`` and ``demo`` to the main command group."""
+    main.add_command(init)
+    main.add_command(plugins)
+    main.add_command(demo)
