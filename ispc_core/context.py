@@ -74,8 +74,10 @@ class CancelToken:
 class QuotaMeter:
     """Counts what an execution uses and raises the moment a limit is passed.
 
-    Fuel is reported by engines that meter instructions (``fuel_used``);
-    host calls, trace bytes and wall time are charged here.
+    One fuel budget, ``limits.fuel``, covers both what the engine meters
+    (``fuel_used``, charged with :meth:`charge_fuel`) and the ``cost`` of host
+    functions (``extra_fuel``, charged by :meth:`charge_host_call`). Host
+    calls, trace bytes and wall time are charged here too.
     """
 
     __slots__ = ("limits", "host_calls", "trace_bytes", "fuel_used", "extra_fuel", "started", "deadline")
@@ -115,13 +117,34 @@ class QuotaMeter:
             )
         if cost:
             self.extra_fuel += cost
-            if self.extra_fuel > self.limits.fuel:
+            total = self.fuel_used + self.extra_fuel
+            if total > self.limits.fuel:
                 raise OutOfFuel(
-                    f"out of fuel in host function {name}: {self.extra_fuel} used of {self.limits.fuel}",
-                    used=self.extra_fuel,
+                    f"out of fuel in host function {name}: {total} used of {self.limits.fuel}",
+                    used=total,
                     allowed=self.limits.fuel,
                 )
         self.check_deadline()
+
+    def charge_fuel(self, n: int, *, where: str = "", exhausted: bool = False) -> None:
+        """Charge ``n`` units of engine-metered fuel; raise :class:`OutOfFuel` past the budget.
+
+        Engines call this with what the program consumed, e.g. after each run
+        of guest code (``used`` in the error is the real total: engine fuel
+        plus host-function costs). ``exhausted=True`` says the engine's own
+        meter stopped the program because the budget ran out, so the error is
+        raised even when the total equals the budget (the program needed
+        more). ``where`` names the place for the message (``"in ispc_alloc"``).
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise TypeError(f"fuel must be a non-negative int, got {n!r}")
+        self.fuel_used += n
+        total = self.fuel_used + self.extra_fuel
+        limit = self.limits.fuel
+        if exhausted or total > limit:
+            place = f" {where}" if where else ""
+            more = " and needed more" if total <= limit else ""
+            raise OutOfFuel(f"out of fuel{place}: {total} used of {limit}{more}", used=total, allowed=limit)
 
     def charge_trace(self, nbytes: int) -> None:
         """Count trace bytes and enforce the trace-size limit."""
