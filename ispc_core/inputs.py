@@ -18,14 +18,22 @@ def load_json_inputs(path: str | Path) -> dict[str, Any]:
     """The named inputs in the JSON file at ``path``: name -> numpy array (or plain value).
 
     Raises :class:`RequestError` naming the file when it cannot be read, is not
-    JSON, or does not hold an object of name -> tensor.
+    UTF-8 JSON, is nested too deeply, or does not hold an object of name -> tensor.
     """
     import numpy as np
 
     try:
-        doc = json.loads(Path(path).read_text("utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise RequestError(f"cannot read input file {path}: {exc}") from None
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise RequestError(f"cannot read input file {path}: {exc.strerror or exc}") from None
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RequestError(f"input file {path} is not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise RequestError(f"input file {path} is not JSON: {exc}") from None
+    except RecursionError:
+        raise RequestError(f"input file {path}: JSON nested too deeply") from None
     inputs = doc.get("inputs", doc) if isinstance(doc, dict) else None
     if not isinstance(inputs, dict):
         raise RequestError(f"input file {path}: expected an object of name -> tensor")
@@ -36,8 +44,8 @@ def load_json_inputs(path: str | Path) -> dict[str, Any]:
                 arr = np.array(value["data"], dtype=value.get("dtype"))
                 if "shape" in value:
                     arr = arr.reshape(value["shape"])
-            except (TypeError, ValueError) as exc:
-                raise RequestError(f"input {name!r} in {path}: {exc}") from None
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise RequestError(f"input {name!r} in {path}: {type(exc).__name__ if isinstance(exc, RecursionError) else exc}") from None
             out[name] = arr
         else:
             out[name] = value

@@ -1,7 +1,7 @@
 """The root ``ispc`` command group: global options and the one place errors become a line.
 
 Every command opens the node at ``--home`` (default ``$ISPC_HOME`` or
-``./.ispc``). Errors print one line to stderr (``error: ...``) and exit 1;
+``./.ispc``). Errors print one line to stderr (``error: ...``) and exit 1 (2 for usage errors);
 ``--json`` output is stable and machine-readable. See docs/cli.md.
 """
 
@@ -11,19 +11,43 @@ from typing import Any
 
 import click
 
-from ispc_core.errors import IspcError
+from ispc_core.cli.errors import describe, echo_error
+
+
+def _report(exc: BaseException) -> int | None:
+    """Print the error line for ``exc`` and return its exit code, or ``None`` to let it propagate."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return None  # ``ispc`` or ``ispc tx`` alone: click prints the help
+    described = describe(exc)
+    if described is None:
+        return None
+    message, code = described
+    echo_error(message)
+    return code
 
 
 class IspcGroup(click.Group):
-    """A click group that turns typed errors into one-line messages."""
+    """The root group: every failure below it becomes one ``error: ...`` line (see :mod:`ispc_core.cli.errors`)."""
+
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+        """Parse the global options; a usage error is one line (exit 2)."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except Exception as exc:
+            code = _report(exc)
+            if code is None:
+                raise
+            raise click.exceptions.Exit(code) from None
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; an :class:`IspcError` becomes ``error: ...`` on stderr and exit 1."""
+        """Run the command; a failure the user caused is one line on stderr and exit 1 (2 for usage errors)."""
         try:
             return super().invoke(ctx)
-        except IspcError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(1)
+        except Exception as exc:
+            code = _report(exc)
+            if code is None:
+                raise
+            ctx.exit(code)
 
 
 @click.group(cls=IspcGroup)

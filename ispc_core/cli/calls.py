@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ispc_core.cli.common import emit, hexstr, open_node
+from ispc_core.cli.errors import one_line
 from ispc_core.errors import RequestError
+
+#: the largest nonce a transaction can carry (an unsigned 64-bit field)
+MAX_NONCE = (1 << 64) - 1
+
+_NEGATIVE_INT = re.compile(r"-[0-9]+")
+
+
+class CallCommand(click.Command):
+    """``ispc call``: a negative integer (``-7``) among the program's arguments is an argument, not an option.
+
+    Anything else that starts with ``-`` and is not one of the command's
+    options is still a usage error (``No such option``).
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse ``args``, keeping ``-N`` tokens as positional program arguments."""
+        rest = super().parse_args(ctx, args)
+        for name in ("resource", "function"):
+            value = ctx.params.get(name)
+            if isinstance(value, str) and value.startswith("-"):
+                raise click.NoSuchOption(value, ctx=ctx)
+        for arg in ctx.params.get("args", ()):
+            if arg.startswith("-") and not _NEGATIVE_INT.fullmatch(arg):
+                raise click.NoSuchOption(arg, ctx=ctx)
+        return rest
 
 
 def parse_call_arg(text: str) -> Any:
@@ -58,14 +85,14 @@ def deploy(ctx: click.Context, file: str, kind: str | None, as_json: bool) -> No
         )
 
 
-@click.command()
+@click.command(cls=CallCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("resource")
 @click.argument("function", required=False, default=None)
 @click.argument("args", nargs=-1)
 @click.option("--caller", default="node", show_default=True, help="name of the caller's key")
 @click.option("--data", "data_hex", help="input data as hex")
 @click.option("--input", "input_file", type=click.Path(dir_okay=False), help="JSON file of named tensors (ONNX)")
-@click.option("--nonce", type=int)
+@click.option("--nonce", type=click.IntRange(0, MAX_NONCE), help="transaction nonce, 0 to 2^64-1 (default: chosen by the node)")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def call(ctx, resource, function, args, caller, data_hex, input_file, nonce, as_json) -> None:
@@ -118,8 +145,13 @@ def call(ctx, resource, function, args, caller, data_hex, input_file, nonce, as_
             payload["proof_job_id"] = res.proof_job_id
         text = f"tx {payload['tx_id'] or 'pending: proof job ' + str(res.proof_job_id)}\nvalues {json.dumps(values)}\nfuel {res.usage.get('fuel_used', 0)} host_calls {res.usage.get('host_calls', 0)}"
         if res.events:
-            text += "\n" + "\n".join(f"event {t} {d.hex()}" for t, d in res.events)
-        text += "\nproof " + ("none (proof.mode = off)" if res.proof is None else f"{res.proof.proving_scheme}/{res.proof.curve}")
+            text += "\n" + "\n".join(f"event {one_line(t)} {d.hex()}" for t, d in res.events)
+        if res.proof is not None:
+            text += f"\nproof {res.proof.proving_scheme}/{res.proof.curve}"
+        elif res.proof_job_id:
+            text += f"\nproof pending: job {res.proof_job_id} (`ispc proofs wait {res.proof_job_id}`)"
+        else:
+            text += "\nproof none (proof.mode = off)"
         emit(payload, as_json, text)
 
 

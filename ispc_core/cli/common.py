@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import click
@@ -32,3 +35,18 @@ def emit(data: Any, as_json: bool, text: str) -> None:
         click.echo(json.dumps(data, sort_keys=True))
     else:
         click.echo(text)
+
+
+def check_writable_dir(directory: Path) -> None:
+    """Create ``directory`` if needed and check a file can be written in it, before a long step.
+
+    Raises :class:`OSError` naming ``directory`` (the CLI prints it as one error line).
+    """
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".ispc-probe-", dir=directory)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write here ({exc.strerror or type(exc).__name__})", str(directory)) from None
+    os.close(fd)
+    os.unlink(tmp)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from ispc_core.cli.common import open_node
+from ispc_core.cli.progress import stage_progress
 
 #: node circuits with a fixed constraint system, by name -> module
 CIRCUIT_MODULES = {"contract_execution": "ispc_core.zk.circuits.contract_execution"}
@@ -51,15 +52,8 @@ def setup(ctx, circuit, capacity, scheme, curve, force) -> None:
             cid = mod.circuit_id(cap)
             click.echo(f"compiling {cid} on {curve} …")
             r1cs = mod.compiled(cap, curve)
-            with click.progressbar(length=7, label=f"{scheme} setup {cid} ({len(r1cs.constraints)} constraints)") as bar:
-                state = {"done": 0}
-
-                def progress(stage, done, total, bar=bar, state=state):
-                    bar.update(max(0, done - state["done"]))
-                    state["done"] = max(state["done"], done)
-
+            with stage_progress(f"{scheme} setup {cid} ({len(r1cs.constraints)} constraints)", 7) as progress:
                 vk_hash = prover.setup(cid, r1cs, curve, progress=progress, force=force)
-                bar.update(7 - state["done"])
             click.echo(f"{cid} {scheme}/{curve}: verification key {vk_hash.hex()} in {keystore}")
 
 

@@ -9,6 +9,7 @@ import time
 import click
 
 from ispc_core.cli.common import open_node
+from ispc_core.cli.errors import echo_error, one_line
 from ispc_core.errors import IspcError
 
 
@@ -23,7 +24,7 @@ def _job_line(job) -> str:
         took = f" {job.finished_at - job.created_at:.2f}s"
     line = f"{job.job_id}  {job.state:7} attempts {job.attempts}/{job.max_attempts}  {job.scheme}/{job.curve}  tx {tx}{took}"
     if job.cause:
-        line += f"\n    cause: {job.cause}"
+        line += f"\n    cause: {one_line(job.cause)}"
     return line
 
 
@@ -106,7 +107,7 @@ def proofs_wait(ctx, job_id, timeout, as_json) -> None:
 
         def progress(j):
             if not as_json:
-                extra = f" — {j.cause}" if j.cause and j.state != "done" else ""
+                extra = f" — {one_line(j.cause)}" if j.cause and j.state != "done" else ""
                 click.echo(f"[{time.monotonic() - t0:6.2f}s] {j.job_id[:12]} {j.state} (attempt {j.attempts}/{j.max_attempts}){extra}", err=True)
 
         try:
@@ -119,7 +120,7 @@ def proofs_wait(ctx, job_id, timeout, as_json) -> None:
             click.echo(f"done: tx {job.tx_id.hex()} submitted (proof {job.prove_ms} ms, {job.attempts} attempt(s))")
         if job.state != "done":
             if not as_json:
-                click.echo(f"error: proof job {job.job_id} failed: {job.cause}", err=True)
+                echo_error(f"proof job {job.job_id} failed: {job.cause}")
             ctx.exit(1)
 
 

@@ -26,6 +26,10 @@ from pathlib import Path
 
 import click
 
+from ispc_core.cli.common import check_writable_dir
+from ispc_core.cli.progress import say
+from ispc_core.errors import RequestError
+
 
 def configured_ptau(ctx: click.Context) -> Path:
     """Where the node's PLONK prover looks for its SRS (``[plugin.plonk] ptau`` or ``<home>/zkkeys/srs.ptau``)."""
@@ -38,6 +42,15 @@ def configured_ptau(ctx: click.Context) -> Path:
         p = Path(p)
         return p if p.is_absolute() else cfg.home / p
     return cfg.home / "zkkeys" / "srs.ptau"
+
+
+def check_destination(dest: Path, force: bool) -> None:
+    """Refuse an existing ``dest`` without ``force``, and a destination that cannot be written, before any work."""
+    if dest.exists() and not force:
+        raise RequestError(f"{dest} exists; pass --force to replace it")
+    if dest.is_dir():
+        raise IsADirectoryError(21, "Is a directory", str(dest))
+    check_writable_dir(dest.parent)
 
 
 def _write_atomic(dest: Path, data: bytes | None = None, src: Path | None = None) -> None:
@@ -96,10 +109,11 @@ def srs_new(ctx, insecure, power, curve, output, no_lagrange, force) -> None:
         obj = ctx.find_root().obj or {}
         curve = load_config(obj.get("home"), overrides=obj.get("overrides", {})).proof.curve
     dest = Path(output) if output else configured_ptau(ctx)
-    if dest.exists() and not force:
-        raise click.ClickException(f"{dest} exists; pass --force to replace it")
+    check_destination(dest, force)
     t = time.perf_counter()
+    say("srs new", f"generating 2^{power} powers of tau on {curve}{'' if no_lagrange else ' with the Lagrange sections'} …")
     data = generate_insecure_ptau(curve, power, lagrange=not no_lagrange)
+    say("srs new", f"writing {len(data)} bytes to {dest} ({time.perf_counter() - t:.1f} s)")
     _write_atomic(dest, data)
     click.echo(
         f"wrote {dest}: {curve}, power {power} ({len(data)} bytes, {time.perf_counter() - t:.1f} s)\n"
@@ -123,14 +137,14 @@ def srs_import(ctx, file, output, check_points, force, as_json) -> None:
     from ispc_core.zk.formats.ptau import read_ptau
 
     dest = Path(output) if output else configured_ptau(ctx)
-    if dest.exists() and not force:
-        raise click.ClickException(f"{dest} exists; pass --force to replace it")
+    check_destination(dest, force)
     try:
         p = read_ptau(file)
+        say("srs import", f"checking {'every' if check_points == 0 else f'up to {check_points}'} tauG1 point(s) …")
         p.validate(count=None if check_points == 0 else check_points)
         info = _describe(p)
     except ZKError as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        raise RequestError(f"{type(exc).__name__}: {exc}") from None
     _write_atomic(dest, src=Path(file))
     info["path"] = str(dest)
     if as_json:
@@ -154,11 +168,11 @@ def srs_info(ctx, file) -> None:
 
     path = Path(file) if file else configured_ptau(ctx)
     if not path.exists():
-        raise click.ClickException(f"no SRS at {path}: `ispc srs new --insecure --power K` or `ispc srs import FILE.ptau`")
+        raise RequestError(f"no SRS at {path}: `ispc srs new --insecure --power K` or `ispc srs import FILE.ptau`")
     try:
         info = _describe(read_ptau(path))
     except ZKError as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
+        raise RequestError(f"{type(exc).__name__}: {exc}") from None
     info["path"] = str(path)
     click.echo(json.dumps(info, indent=1))
 

@@ -7,6 +7,7 @@ import json
 import click
 
 from ispc_core.cli.common import open_node
+from ispc_core.cli.errors import fail, one_line
 from ispc_core.cli.transactions import load_tx
 from ispc_core.errors import RequestError, UnknownTransaction
 
@@ -28,17 +29,16 @@ def verify(ctx, tx_ref, reexecute, no_ledger, as_json) -> None:
         try:
             tx = load_tx(m, tx_ref)
         except (RequestError, UnknownTransaction) as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
+            fail(str(exc), 2)
         report = verify_transaction(m, tx, check_ledger=not no_ledger, reexecute=reexecute)
         if as_json:
             click.echo(json.dumps(report.to_json(), sort_keys=True))
         else:
             click.echo(f"{report.tx_id.hex()} {'VALID' if report.valid else 'INVALID'}")
             for c in report.checks:
-                click.echo(f"  {'ok ' if c.ok else 'BAD'} {c.name}: {c.detail}")
+                click.echo(f"  {'ok ' if c.ok else 'BAD'} {c.name}: {one_line(c.detail)}")
             if not report.valid:
-                click.echo(f"reason: {report.reason}")
+                click.echo(f"reason: {one_line(report.reason)}")
         ctx.exit(0 if report.valid else 1)
 
 

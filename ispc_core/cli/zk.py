@@ -18,8 +18,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import NoReturn
 
 import click
+
+from ispc_core.cli.common import check_writable_dir
+from ispc_core.cli.errors import fail
+from ispc_core.cli.progress import say, stage_progress
+from ispc_core.errors import RequestError
 
 
 def _plugins():
@@ -44,15 +50,17 @@ def _file_prover(ctx, scheme: str):
     return prover
 
 
-def _malformed(exc: Exception) -> None:
-    click.echo(f"malformed: {exc}", err=True)
-    raise SystemExit(2)
+def _malformed(exc: Exception) -> NoReturn:
+    """Malformed input: one ``error: malformed input: ...`` line, exit 2."""
+    if isinstance(exc, RecursionError):
+        fail("malformed input: JSON nested too deeply", 2)
+    fail(f"malformed input: {exc}", 2)
 
 
 def _zk_errors():
     from ispc_core.zk.errors import ZKError
 
-    return (ZKError, json.JSONDecodeError, UnicodeDecodeError)
+    return (ZKError, json.JSONDecodeError, UnicodeDecodeError, RecursionError)
 
 
 def _write_json_atomic(path: Path, obj) -> None:
@@ -70,20 +78,40 @@ def zk() -> None:
     """Setup, prove and verify on circom/snarkjs files (.r1cs, .wtns, .zkey, proof.json)."""
 
 
+#: files ``ispc zk setup`` writes into its output directory (any of them existing needs ``--force``)
+SETUP_OUTPUTS = ("circuit.zkey", "verification_key.json", "circuit.r1cs")
+
+DEV_SETUP_WARNING = (
+    "WARNING: single-party development setup. This process drew the setup's secrets (the toxic waste); "
+    "whoever knew them can forge proofs for this circuit. Use a multi-party ceremony .zkey for anything real."
+)
+
+
 @zk.command("setup")
 @click.option("--scheme", default="groth16", show_default=True, help="proving scheme")
 @click.argument("r1cs", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="directory for the proving key and verification_key.json")
 @click.option("--ptau", type=click.Path(dir_okay=False), default=None, help="prepared powers-of-tau file (schemes that use one)")
 @click.option("--curve", default=None, help="check that the .r1cs is over this curve's field")
+@click.option("--force", is_flag=True, help="replace keys already in the output directory")
 @click.pass_context
-def zk_setup(ctx, scheme, r1cs, out_dir, ptau, curve) -> None:
+def zk_setup(ctx, scheme, r1cs, out_dir, ptau, curve, force) -> None:
     """Make a proving key and verification_key.json for CIRCUIT.r1cs."""
+    out = Path(out_dir)
+    existing = [name for name in SETUP_OUTPUTS if (out / name).exists()]
+    if existing and not force:
+        raise RequestError(f"{out} already holds {', '.join(existing)}; pass --force to replace the keys")
     prover = _file_prover(ctx, scheme)
+    if not Path(r1cs).is_file():
+        _malformed(FileNotFoundError(f"r1cs: no such file {r1cs}"))
+    check_writable_dir(out)
     try:
-        info = prover.setup_files(r1cs, out_dir, curve=curve, ptau=ptau)
+        with stage_progress(f"zk setup {scheme}", 7) as progress:
+            info = prover.setup_files(r1cs, out_dir, curve=curve, ptau=ptau, progress=progress)
     except _zk_errors() as exc:
         _malformed(exc)
+    if scheme == "groth16":
+        say("zk setup", DEV_SETUP_WARNING)
     click.echo(json.dumps(info, sort_keys=True))
 
 
@@ -102,8 +130,7 @@ def zk_prove(ctx, scheme, key_dir, wtns, proof_path, public_path) -> None:
     try:
         proof, public = prover.prove_files(key_dir, wtns)
     except (ConstraintUnsatisfied, WitnessError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(1)
+        fail(str(exc), 1)
     except _zk_errors() as exc:
         _malformed(exc)
     _write_json_atomic(Path(proof_path), proof)

@@ -162,8 +162,11 @@ class ProofJobRunner:
         """Persist a job for a sealed execution and wake the runner; returns the job id.
 
         Raises :class:`PendingStateWrite` if a state it writes has an earlier
-        write still waiting for its proof. Nothing is written in that case.
+        write still waiting for its proof, and :class:`NotProvided` if no
+        plugin provides the configured executor (the job could never run).
+        Nothing is written in either case.
         """
+        self.check_executor()
         for out in sealed.transaction.outputs:
             if out.HasField("state"):
                 other = self.store.pending_state_writer(out.state.state_id)
@@ -217,6 +220,15 @@ class ProofJobRunner:
                 self._finished.wait(timeout=0.05)
 
     # -- executor --------------------------------------------------------------------------
+    def check_executor(self) -> None:
+        """Raise :class:`NotProvided` unless some plugin provides ``proof.executor`` (no executor is started)."""
+        if self.executor_name == "inline" and self.executor_address == "thread":
+            return
+        try:
+            self.core.plugins.get("ispc_proof_executors", self.executor_name)
+        except NotProvided as exc:
+            raise NotProvided(f"proof.executor = {self.config.proof.executor!r}: {exc}; no proof job was queued") from None
+
     def _get_executor(self):
         if self._executor is not None:
             return self._executor
