@@ -237,3 +237,30 @@ class KeyFileCorrupt(CorruptData):
         super().__init__(message)
         self.path = path
         self.section = section
+
+
+# --- engines (ispc-onnx, ispc-wasm) -------------------------------------------------
+class ModelCrashed(ExecutionError):
+    """An ONNX model ended the worker process that ran it (``SIGFPE`` from an
+    integer division overflow in an operator kernel, a segfault, ...). The node
+    is unaffected; ``signal_name`` names the signal when one ended the worker."""
+
+    code = "model_crashed"
+
+    def __init__(self, message: str, *, signal_name: str = ""):
+        super().__init__(message)
+        self.signal_name = signal_name
+
+
+class CompileLimitExceeded(DeployError):
+    """A module is larger than the node compiles (compile time grows with it).
+    ``limit`` names the limit (``max_code_bytes``, ``max_functions``), ``used``
+    and ``allowed`` give the numbers."""
+
+    code = "compile_limit"
+
+    def __init__(self, message: str, *, limit: str = "", used: int = 0, allowed: int = 0):
+        super().__init__(message)
+        self.limit = limit
+        self.used = used
+        self.allowed = allowed

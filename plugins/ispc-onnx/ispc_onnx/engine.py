@@ -13,7 +13,32 @@ mapping; read from the call's context configuration, then the node's):
 ``onnx.allow_nonfinite`` (bool, default ``False``)
     accept NaN and ±inf in floating-point inputs.
 ``onnx.cache_sessions`` (int, default 16) and ``onnx.cache_bytes`` (int, default 256 MiB)
-    bounds of the per-node session cache.
+    bounds of the session cache (each worker holds at most these).
+``onnx.workers`` (int, default 2)
+    how many inference worker processes the engine may run at once.
+
+Guarded inference (why no model can kill the node)
+--------------------------------------------------
+Every onnxruntime session is built and run in a worker process
+(:mod:`ispc_onnx.guard`, :mod:`ispc_onnx.worker`), never in the node's
+process. A worker that dies — onnxruntime 1.32's integer ``Div`` of INT_MIN by
+−1 (int32 and int64) raises ``SIGFPE``, also when constant folding evaluates
+it while the session is built at deploy — becomes :class:`ModelCrashed` for a
+call and :class:`DeployError` at deploy, naming the signal; the next request
+gets a fresh worker. We chose the process boundary over refusing operators at
+deploy because the faults cannot be enumerated: the divisor can be computed
+inside the graph (``Sub(x, x) - 1``), constant folding runs kernels before any
+input exists, the CPU provider also registers the ``com.microsoft`` contrib
+kernels, and a deny list would have to refuse integer ``Div``, which exported
+PyTorch models use in their shape arithmetic. A worker also lets the engine
+kill an inference that ignores onnxruntime's terminate flag past its deadline.
+The cost is one socket round trip per call (measured in ``bench/onnx``).
+Integer division by zero, ``Mod`` by zero, and the other runtime faults we
+tried (``Range`` with delta 0, negative ``Tile``/``Expand``/``TopK``,
+out-of-range ``Gather``/``Scatter``) are already refused by onnxruntime with a
+status and stay :class:`ExecutionError`; ``Pow``, ``ReduceProd``, ``Mul``,
+``Abs``/``Neg`` of the minimum and ``Mod`` of INT_MIN by −1 wrap without a
+fault.
 """
 
 from __future__ import annotations
@@ -34,19 +59,24 @@ from ispc_core.errors import (
     DeployError,
     ExecutionError,
     InvalidArguments,
+    ModelCrashed,
     OversizedInput,
+    RequestError,
     UnknownFunction,
 )
 from ispc_core.specs import EngineCall, EngineResult, FunctionSignature, HostFunction, Limits, ResourceInfo
 
-from ispc_onnx import tensorcodec
+from ispc_onnx import tensorcodec, wire
 from ispc_onnx.model import ModelSignature, TensorSpec, parse_model, signature_of
-from ispc_onnx.runtime import SessionCache, Watchdog, create_session
+from ispc_onnx.guard import WorkerDied, WorkerPool, WorkerTimeout
+from ispc_onnx.runtime import SessionCache
 
 KIND = "onnx"
 FUNCTION = "run"
 #: Host function through which the encoded outputs enter the trace.
 RESULT_HOST_FUNCTION = "result.set"
+#: How long building a session may take at deploy or preload (no call deadline applies there).
+LOAD_TIMEOUT_S = 120.0
 
 
 def config_value(config: Any, section: str, key: str, default: Any) -> Any:
@@ -205,7 +235,8 @@ class OnnxEngine:
     """Runs ONNX models; one instance per node (it owns the session cache).
 
     ``max_model_bytes`` bounds models at deploy; ``cache_sessions`` and
-    ``cache_bytes`` bound the session cache.
+    ``cache_bytes`` bound the session cache; ``workers`` bounds the inference
+    worker processes (see the module docstring).
     """
 
     def __init__(
@@ -214,12 +245,13 @@ class OnnxEngine:
         max_model_bytes: int = Limits().max_model_bytes,
         cache_sessions: int = 16,
         cache_bytes: int = 256 << 20,
+        workers: int = 2,
         config: Any = None,
     ) -> None:
         self.max_model_bytes = max_model_bytes
         self.config = config
-        self.cache = SessionCache(cache_sessions, cache_bytes)
-        self.watchdog = Watchdog()
+        self.pool = WorkerPool(workers)
+        self.cache = SessionCache(cache_sessions, cache_bytes, on_evict=self.pool.drop)
         self._lock = threading.Lock()
         self._running = 0
 
@@ -235,6 +267,7 @@ class OnnxEngine:
             max_model_bytes=int(max_model),
             cache_sessions=int(config_value(config, "onnx", "cache_sessions", 16)),
             cache_bytes=int(config_value(config, "onnx", "cache_bytes", 256 << 20)),
+            workers=int(config_value(config, "onnx", "workers", 2)),
             config=config,
         )
 
@@ -244,22 +277,24 @@ class OnnxEngine:
 
         The model must parse, pass ``onnx.checker`` (full check), use only
         tensor inputs/outputs of supported element types, and load in an
-        onnxruntime CPU session (an unsupported operator is named in the error).
-        The session built here is cached under ``sha256(code)`` — the node's
-        resource id — so the first call finds it warm.
+        onnxruntime CPU session in a worker process (an unsupported operator
+        is named in the error; a model that crashes onnxruntime while its
+        session is built is refused naming the signal). The session built
+        here is kept under ``sha256(code)`` — the node's resource id — so the
+        first call finds it warm.
         """
-        info, session = self._inspect(code)
+        bytes_ = bytes(code)
+        info, signature = self._inspect(bytes_)
         # The node names a resource by the sha256 of its bytes: keep the session just built,
         # so the first call does not pay for it (it simply ages out of the LRU otherwise).
-        self.cache.get_or_create(hashlib.sha256(code).digest(), len(code), lambda: session)
+        self._load(hashlib.sha256(bytes_).digest(), bytes_, signature)
         return info
 
-    def _inspect(self, code: bytes) -> tuple[ResourceInfo, ort.InferenceSession]:
+    def _inspect(self, code: bytes) -> tuple[ResourceInfo, ModelSignature]:
         if len(code) > self.max_model_bytes:
             raise DeployError(f"model of {len(code)} bytes exceeds max_model_bytes = {self.max_model_bytes}")
         model = parse_model(code)
         signature = signature_of(model)
-        session = create_session(code, signature.operators)  # proves onnxruntime can run every node
         metadata = signature.to_metadata()
         metadata["engine"] = f"onnxruntime {ort.__version__}"
         export = FunctionSignature(
@@ -267,7 +302,7 @@ class OnnxEngine:
             params=tuple(f"{t.name}:{t.describe()}" for t in signature.inputs),
             results=tuple(f"{t.name}:{t.describe()}" for t in signature.outputs),
         )
-        return ResourceInfo(kind=KIND, exports=(export,), metadata=metadata), session
+        return ResourceInfo(kind=KIND, exports=(export,), metadata=metadata), signature
 
     def preload(self, resource_id: bytes, code: bytes) -> None:
         """Build and cache the session for a deployed resource ahead of its first call.
@@ -275,8 +310,29 @@ class OnnxEngine:
         A cold call builds its session inside the call's wall-clock budget;
         preloading moves that cost out of it (e.g. right after deploy).
         """
-        _, session = self._inspect(code)
-        self.cache.get_or_create(bytes(resource_id), len(code), lambda: session)
+        code = bytes(code)
+        _, signature = self._inspect(code)
+        self._load(bytes(resource_id), code, signature)
+
+    def _load(self, key: bytes, code: bytes, signature: ModelSignature) -> None:
+        """Build the session of ``key`` in a worker (proving onnxruntime can run every node) and keep it warm."""
+        keep = self.cache.put(key, len(code), True)
+        deadline = time.monotonic() + LOAD_TIMEOUT_S
+        try:
+            header, _ = self._request(key, code, keep, {"op": "load", "operators": list(signature.operators)}, deadline)
+        except WorkerDied as exc:
+            self.cache.discard(key)
+            raise DeployError(f"onnxruntime crashed while loading the model: {exc}") from None
+        except WorkerTimeout:
+            self.cache.discard(key)
+            raise DeployError(f"onnxruntime did not finish loading the model within {LOAD_TIMEOUT_S:.0f} s") from None
+        if not header["ok"]:
+            self.cache.discard(key)
+            raise DeployError(header["message"])
+
+    def close(self) -> None:
+        """End the inference workers."""
+        self.pool.close()
 
     # ----------------------------------------------------------------- execute
     @property
@@ -367,15 +423,10 @@ class OnnxEngine:
 
         self._enter(limits)
         try:
-            session = self.cache.get_or_create(
-                bytes(call.resource_id), len(call.code), lambda: create_session(call.code, signature.operators)
-            )
-            outputs = self._run(session, inputs, signature, ctx)
+            named_outputs, encoded_outputs = self._run(bytes(call.resource_id), bytes(call.code), inputs, signature, ctx)
         finally:
             self._leave()
 
-        named_outputs = tuple(zip((s.name for s in signature.outputs), outputs))
-        encoded_outputs = tensorcodec.encode_tensors(named_outputs)
         output_data = tensorcodec.IO_MAGIC + tensorcodec.encode_tensors(inputs) + encoded_outputs
         host = getattr(ctx, "host", None)
         if host is not None:
@@ -392,31 +443,66 @@ class OnnxEngine:
         }
         return EngineResult(values=named_outputs, output_data=output_data, usage=usage, metadata=metadata)
 
+    def _request(
+        self, key: bytes, code: bytes, keep: bool, message: dict[str, Any], deadline: float
+    ) -> tuple[dict[str, Any], bytes]:
+        """Send ``message`` about model ``key`` to a worker, with the model bytes if it lacks them."""
+        worker = self.pool.acquire(key, deadline)
+        try:
+            has = key in worker.loaded
+            header, payload = worker.request(
+                {**message, "key": key, "code": None if has else code, "keep": keep}, deadline
+            )
+            if keep and not has and not (not header["ok"] and header["error"] in ("load", "internal")):
+                worker.loaded.add(key)
+            return header, payload
+        finally:
+            self.pool.release(worker)
+
     def _run(
-        self, session: ort.InferenceSession, inputs: list[tuple[str, np.ndarray]], signature: ModelSignature, ctx: Any
-    ) -> list[np.ndarray]:
+        self, key: bytes, code: bytes, inputs: list[tuple[str, np.ndarray]], signature: ModelSignature, ctx: Any
+    ) -> tuple[tuple[tuple[str, np.ndarray], ...], bytes]:
+        """Run one inference in a worker: the named outputs and their canonical encoding."""
         meter = ctx.meter
         allowed = getattr(meter.limits, "wall_time_ms", 0)
-        if time.monotonic() >= meter.deadline:
+        deadline = meter.deadline
+        if time.monotonic() >= deadline:
             meter.check_deadline()
             raise DeadlineExceeded(f"wall-clock limit of {allowed} ms spent before the inference started",
                                    used=allowed, allowed=allowed)
-        run_options = ort.RunOptions()
-        run_options.log_severity_level = 3
-        item = self.watchdog.arm(meter.deadline, run_options)
+        names = [s.name for s in signature.outputs]
+        keep = self.cache.touch(key, len(code))
+        message = {"op": "run", "operators": list(signature.operators), "outputs": names,
+                   "inputs": [wire.pack_array(name, array) for name, array in inputs], "deadline": deadline}
+
+        def exceeded(what: str) -> DeadlineExceeded:
+            used = int((time.monotonic() - meter.started) * 1000)
+            return DeadlineExceeded(f"wall-clock limit of {allowed} ms exceeded: {what} ({used} ms used)",
+                                    used=used, allowed=allowed)
+
         try:
-            outputs = session.run([s.name for s in signature.outputs], dict(inputs), run_options)
-        except Exception as exc:
-            fired = self.watchdog.disarm(item)
-            if fired or run_options.terminate:
-                used = int((time.monotonic() - meter.started) * 1000)
-                raise DeadlineExceeded(
-                    f"wall-clock limit of {allowed} ms exceeded: the inference was terminated ({used} ms used)",
-                    used=used,
-                    allowed=allowed,
-                ) from None
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ExecutionError(f"the model failed while running: {first}") from None
-        self.watchdog.disarm(item)
+            header, payload = self._request(key, code, keep, message, deadline)
+        except WorkerDied as exc:
+            raise ModelCrashed(f"the model crashed its inference worker: {exc}; the node is unaffected",
+                               signal_name=exc.signal_name) from None
+        except WorkerTimeout:
+            raise exceeded("the inference did not stop and its worker was killed") from None
+        if not header["ok"]:
+            kind = header["error"]
+            if kind == "deadline":
+                raise exceeded("the inference was terminated")
+            if kind == "load":
+                raise DeployError(header["message"])
+            if kind == "run":
+                raise ExecutionError(f"the model failed while running: {header['message']}")
+            raise ExecutionError(f"the inference worker failed: {header['message']}")
+        try:
+            decoded = tensorcodec.decode_tensors(payload)
+        except (RequestError, ValueError, UnicodeDecodeError) as exc:
+            raise ModelCrashed(f"the inference worker returned unreadable outputs ({exc})") from None
+        if [n for n, _ in decoded] != names:
+            raise ModelCrashed("the inference worker returned outputs other than the model's")
         meter.check_deadline()
-        return [np.asarray(o) for o in outputs]
+        # The worker's payload is the canonical encoding of what it computed: it is the trace
+        # record as it stands (trusting its bytes is no weaker than trusting its values).
+        return tuple((name, array.copy()) for name, array in decoded), payload  # decoded arrays are read-only

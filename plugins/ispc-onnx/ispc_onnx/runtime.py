@@ -4,8 +4,10 @@
   (one intra-op and one inter-op thread, sequential execution, basic graph
   optimizations), so the same model and inputs give the same bytes on every
   run of a node.
-* :class:`SessionCache` — sessions kept per resource id in an LRU bounded both
-  by the number of sessions and by the total model bytes they were built from.
+* :class:`SessionCache` — which resource ids have warm sessions: an LRU bounded
+  both by the number of sessions and by the total model bytes they were built
+  from. The sessions themselves live in the inference workers
+  (:mod:`ispc_onnx.guard`); the cache tells them what to drop.
 * :class:`Watchdog` — one background thread that sets ``RunOptions.terminate``
   on inferences whose deadline passed; onnxruntime checks the flag between
   nodes and aborts the run.
@@ -19,7 +21,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable
+from typing import Any, Callable
 
 import attrs
 import onnxruntime as ort
@@ -83,21 +85,26 @@ def create_session(code: bytes, operators: tuple[str, ...] = ()) -> ort.Inferenc
 
 @attrs.define
 class _Entry:
-    session: ort.InferenceSession
+    value: Any
     nbytes: int
 
 
 class SessionCache:
-    """Sessions per resource id; least recently used evicted past either bound.
+    """Warm sessions per resource id; least recently used evicted past either bound.
 
     ``nbytes`` of an entry is the size of the model bytes it was built from (a
     session holds its initializers, so memory grows with it). A model larger
-    than ``max_bytes`` by itself is never cached: it gets a fresh session per call.
+    than ``max_bytes`` by itself is never cached: it gets a fresh session per
+    call. ``on_evict(key)`` is called (outside the lock) for every key that
+    leaves the cache, so whoever holds the real session can drop it.
     """
 
-    def __init__(self, max_sessions: int = 16, max_bytes: int = 256 << 20) -> None:
+    def __init__(
+        self, max_sessions: int = 16, max_bytes: int = 256 << 20, *, on_evict: Callable[[bytes], None] | None = None
+    ) -> None:
         self.max_sessions = max_sessions
         self.max_bytes = max_bytes
+        self.on_evict = on_evict
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -105,29 +112,64 @@ class SessionCache:
         self.misses = 0
         self.evictions = 0
 
-    def get_or_create(self, key: bytes, nbytes: int, factory: Callable[[], ort.InferenceSession]) -> ort.InferenceSession:
-        """The cached session for ``key``, or a new one from ``factory()`` (cached if it fits)."""
+    def touch(self, key: bytes, nbytes: int) -> bool:
+        """Mark ``key`` as used now (adding it on a miss); return whether it is cached afterwards."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and entry.nbytes == nbytes:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return entry.session
+                return True
             self.misses += 1
-        session = factory()  # outside the lock: building can take a while
-        if nbytes > self.max_bytes or self.max_sessions <= 0:
-            return session
+        return self.put(key, nbytes, True)
+
+    def get_or_create(self, key: bytes, nbytes: int, factory: Callable[[], Any]) -> Any:
+        """The cached value for ``key``, or a new one from ``factory()`` (cached if it fits)."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.nbytes == nbytes:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return entry.value
+            self.misses += 1
+        value = factory()  # outside the lock: building can take a while
+        self.put(key, nbytes, value)
+        return value
+
+    def put(self, key: bytes, nbytes: int, value: Any) -> bool:
+        """Cache ``value`` under ``key`` if it fits, evicting the least recently used; return whether cached."""
+        evicted: list[bytes] = []
+        cached = nbytes <= self.max_bytes and self.max_sessions > 0
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= old.nbytes
-            self._entries[key] = _Entry(session, nbytes)
-            self._bytes += nbytes
-            while len(self._entries) > self.max_sessions or self._bytes > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= evicted.nbytes
-                self.evictions += 1
-        return session
+                if not cached:
+                    evicted.append(key)
+            if cached:
+                self._entries[key] = _Entry(value, nbytes)
+                self._bytes += nbytes
+                while len(self._entries) > self.max_sessions or self._bytes > self.max_bytes:
+                    gone, entry = self._entries.popitem(last=False)
+                    self._bytes -= entry.nbytes
+                    self.evictions += 1
+                    evicted.append(gone)
+        self._notify(evicted)
+        return cached
+
+    def discard(self, key: bytes) -> None:
+        """Forget ``key`` (``on_evict`` is told if it was cached)."""
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            if entry is not None:
+                self._bytes -= entry.nbytes
+        if entry is not None:
+            self._notify([key])
+
+    def _notify(self, keys: list[bytes]) -> None:
+        if self.on_evict is not None:
+            for key in keys:
+                self.on_evict(key)
 
     def keys(self) -> list[bytes]:
         """Cached resource ids, least recently used first."""
@@ -140,10 +182,12 @@ class SessionCache:
         return self._bytes
 
     def clear(self) -> None:
-        """Drop every cached session."""
+        """Drop every cached entry (``on_evict`` is told about each)."""
         with self._lock:
+            keys = list(self._entries)
             self._entries.clear()
             self._bytes = 0
+        self._notify(keys)
 
 
 class WatchItem:

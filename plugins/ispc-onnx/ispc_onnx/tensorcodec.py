@@ -36,6 +36,7 @@ are kept as they are (they are produced deterministically).
 
 from __future__ import annotations
 
+import math
 import struct
 from typing import Iterable, Sequence
 
@@ -163,7 +164,7 @@ def _decode_tensors(reader: _Reader) -> list[tuple[str, np.ndarray]]:
         dims = reader.unpack(f"<{rank}Q", "dimensions")
         (nbytes,) = reader.unpack("<Q", "data length")
         dt = CODE_TO_DTYPE[code]
-        expected = int(np.prod(dims, dtype=np.uint64)) * dt.itemsize if rank else dt.itemsize
+        expected = math.prod(dims) * dt.itemsize
         if nbytes != expected:
             raise RequestError(f"tensor {name!r}: {nbytes} data bytes, shape {list(dims)} needs {expected}")
         data = reader.take(nbytes, f"data of {name!r}")

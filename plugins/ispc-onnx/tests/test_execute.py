@@ -227,7 +227,7 @@ def test_deadline_terminates_a_long_inference(harness, build):
     print(f"terminated after {elapsed * 1000:.0f} ms")
     assert elapsed < 1.5
     assert harness.engine.running == 0
-    assert harness.engine.watchdog._heap == []
+    assert harness.engine.pool.started == 1  # terminated by the worker's watchdog, not killed
 
 
 def test_concurrency_limit(harness, build, mlp_code, mlp_x):
