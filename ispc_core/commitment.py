@@ -8,10 +8,11 @@ Both are Poseidon hashes over the scalar field of the configured proof curve
   last chunk shorter). The leading byte length makes trailing zero bytes count.
 * **trace commitment** ``T = poseidon_sponge(bytes_to_elements(trace))`` where
   ``trace`` is the canonical trace encoding (docs/formats.md).
-* **effects digest** ``O = sha256(lp(return_data) ‖ lp(events) ‖ lp(outputs))``
+* **effects digest** ``O = sha256(lp(return_data) ‖ lp(events) ‖ lp(outputs) ‖ lp(return_values))``
   over what the transaction itself carries (``ExecutionProof.return_data``,
   ``ExecutionProof.events``, every output with ``execution_result_hash`` and
-  ``zk_proof`` cleared), so any verifier recomputes it from the transaction.
+  ``zk_proof`` cleared, ``ExecutionProof.return_values`` each ``lp``-framed),
+  so any verifier recomputes it from the transaction.
 * **execution result hash**
   ``R = poseidon_sponge([TAG, rid_hi, rid_lo, req_hi, req_lo, T, O_hi, O_lo])``
   where ``x_hi, x_lo`` are the high and low 128 bits of a 32-byte value and
@@ -65,10 +66,13 @@ def trace_commitment(trace_encoding: bytes, curve: str = DEFAULT_CURVE) -> bytes
     return to_bytes32(poseidon_sponge(bytes_to_elements(trace_encoding), curve))
 
 
-def effects_digest(return_data: bytes, events: Iterable[tuple[str, bytes]], outputs_encoding: bytes) -> bytes:
-    """sha256 over what the transaction carries: return data, events and outputs (see module docstring)."""
+def effects_digest(
+    return_data: bytes, events: Iterable[tuple[str, bytes]], outputs_encoding: bytes, return_values: Iterable[bytes] = ()
+) -> bytes:
+    """sha256 over what the transaction carries: return data, events, outputs, return values (see module docstring)."""
     ev = b"".join(_lp(t.encode("utf-8")) + _lp(d) for t, d in events)
-    return hashlib.sha256(_lp(return_data) + _lp(ev) + _lp(outputs_encoding)).digest()
+    rv = b"".join(_lp(bytes(v)) for v in return_values)
+    return hashlib.sha256(_lp(return_data) + _lp(ev) + _lp(outputs_encoding) + _lp(rv)).digest()
 
 
 def result_hash_inputs(resource_id: bytes, request_hash: bytes, trace_commitment_: bytes, effects: bytes) -> list[int]:
@@ -107,4 +111,6 @@ def outputs_encoding(outputs: Sequence) -> bytes:
 def transaction_effects(tx) -> bytes:
     """Recompute the effects digest from a transaction alone (what a verifier does)."""
     ex = tx.execution
-    return effects_digest(ex.return_data, [(e.topic, e.data) for e in ex.events], outputs_encoding(tx.outputs))
+    return effects_digest(
+        ex.return_data, [(e.topic, e.data) for e in ex.events], outputs_encoding(tx.outputs), list(ex.return_values)
+    )

@@ -19,6 +19,7 @@ from typing import Any, Mapping
 
 import attrs
 
+from ispc_core.config_ranges import check_int
 from ispc_core.errors import ConfigError
 from ispc_core.specs import Limits
 
@@ -72,6 +73,32 @@ class EvidenceSection:
 
 
 @attrs.frozen
+class ChainSection:
+    """``[chain]``: the rules every node of the chain shares (written into the genesis transaction).
+
+    ``circuits`` pins, per resource kind, the circuit families whose proofs
+    give a program authority: entries ``"<kind>=<family>"`` such as
+    ``"wasm=contract_execution.v1"``. ``accept_unproven`` (development chains
+    only) accepts executions without a proof, on the journal check and the
+    signatures alone. ``trusted_executors`` (33-byte compressed public keys,
+    hex): when set, an execution whose proof is binding-only (or absent) must
+    be attested by one of these nodes.
+    """
+
+    circuits: tuple[str, ...] = ("wasm=contract_execution.v1", "onnx=contract_execution.v1")
+    accept_unproven: bool = False
+    trusted_executors: tuple[str, ...] = ()
+
+    def pinned(self) -> dict[str, tuple[str, ...]]:
+        """``{kind: (family, ...)}`` from :attr:`circuits`."""
+        out: dict[str, list[str]] = {}
+        for entry in self.circuits:
+            kind, _, family = entry.partition("=")
+            out.setdefault(kind.strip(), []).append(family.strip())
+        return {k: tuple(v) for k, v in out.items()}
+
+
+@attrs.frozen
 class SubmitSection:
     """``[submit]``: where finished transactions go."""
 
@@ -90,6 +117,7 @@ class Config:
     plugins: PluginsSection = PluginsSection()
     evidence: EvidenceSection = EvidenceSection()
     submit: SubmitSection = SubmitSection()
+    chain: ChainSection = ChainSection()
     #: genesis allocation: key name or 40-hex address -> native amount
     genesis: Mapping[str, int] = attrs.field(factory=lambda: {"node": 1_000_000, "alice": 1_000_000, "bob": 0})
     plugin: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
@@ -112,6 +140,7 @@ SECTIONS: dict[str, type] = {
     "plugins": PluginsSection,
     "evidence": EvidenceSection,
     "submit": SubmitSection,
+    "chain": ChainSection,
 }
 
 
@@ -138,14 +167,12 @@ def _coerce(key: str, value: Any, typ: Any, *, from_text: bool) -> Any:
     if type_name == "int":
         if from_text and isinstance(value, str):
             try:
-                return int(value)
+                value = int(value, 10)
             except ValueError:
                 raise ConfigError(f"{key}: expected an integer, got {value!r}") from None
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key}: expected an integer, got {type(value).__name__} {value!r}")
-        if value < 0:
-            raise ConfigError(f"{key}: must not be negative, got {value}")
-        return value
+        return check_int(key, value)  # the same range check for every source
     if not isinstance(value, str):
         raise ConfigError(f"{key}: expected a string, got {type(value).__name__} {value!r}")
     return value
@@ -221,6 +248,17 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError(f"proof.mode: expected one of {', '.join(PROOF_MODES)}, got {cfg.proof.mode!r}")
     if cfg.node.block_interval <= 0:
         raise ConfigError("node.block_interval: must be positive")
+    for i, entry in enumerate(cfg.chain.circuits):
+        kind, eq, family = entry.partition("=")
+        if not eq or not kind.strip() or not family.strip():
+            raise ConfigError(f"chain.circuits[{i}]: expected \"<kind>=<circuit family>\" (e.g. \"wasm=contract_execution.v1\"), got {entry!r}")
+    for i, key in enumerate(cfg.chain.trusted_executors):
+        try:
+            raw = bytes.fromhex(key)
+        except ValueError:
+            raw = b""
+        if len(raw) != 33:
+            raise ConfigError(f"chain.trusted_executors[{i}]: expected a 33-byte compressed public key in hex")
     for i, key in enumerate(cfg.evidence.oracle_keys):
         try:
             raw = bytes.fromhex(key)

@@ -37,11 +37,12 @@ from ispc_core.errors import (
 from ispc_core.hostabi import HostDispatcher
 from ispc_core.ledger_view import LedgerView
 from ispc_core.node import txcodec
+from ispc_core.node.files import check_home
 from ispc_core.node.keys import parse_address
 from ispc_core.node.node import Node
 from ispc_core.plugins import PluginManager
 from ispc_core.proto import transaction_pb2 as pb
-from ispc_core.seal import SealedExecution, contract_address, request_hash, seal
+from ispc_core.seal import SealedExecution, call_request_hash, contract_address, seal
 from ispc_core.specs import AdmissionRequest, EngineCall, EngineServices, ProofArtifact, ProverServices
 
 log = logging.getLogger("ispc.coordinator")
@@ -181,8 +182,14 @@ class CoordinatorCore:
         return self._host_functions
 
     # -- deploy ---------------------------------------------------------------------------
-    def deploy(self, code: bytes, *, kind: str | None = None, filename: str | None = None) -> DeployResult:
-        """Validate a resource with its engine and store it; its sha256 is its id."""
+    def deploy(
+        self, code: bytes, *, kind: str | None = None, filename: str | None = None, deployer: str = "node"
+    ) -> DeployResult:
+        """Validate a resource with its engine, store it, and put it on chain with a deploy transaction
+        signed by ``deployer`` (a key name), unless the chain already has it; its sha256 is its id.
+
+        Only a deployed resource has authority on the chain: a call naming anything else is refused.
+        """
         if not code:
             raise DeployError("the resource is empty")
         if len(code) > self.config.limits.max_model_bytes:
@@ -194,10 +201,17 @@ class CoordinatorCore:
         import json
 
         meta = {"exports": json.dumps([attrs.asdict(e) for e in info.exports]), **info.metadata}
-        existed = self.node.store.has(txcodec_sha(code))
-        rid = self.node.store.put(code, kind, meta)
+        rid = txcodec_sha(code)
+        on_chain = self.node.ledger.resource_kind(rid) or self.node.mempool.pending_resources().get(rid)
+        if on_chain is not None and on_chain != kind:
+            raise DeployError(f"resource {rid.hex()[:16]}… is deployed on this chain as {on_chain!r}, not {kind!r}")
+        if on_chain is None:
+            key = self.node.node_key if deployer == "node" else self.caller_key(deployer)
+            tx = deploy_transaction(self.chain_id, code, kind, key)
+            self.node.submit(tx)
+        self.node.store.put(code, kind, meta)
         self._infos[rid] = info
-        return DeployResult(rid, kind, tuple(e.name for e in info.exports), not existed)
+        return DeployResult(rid, kind, tuple(e.name for e in info.exports), on_chain is None)
 
     def caller_key(self, name: str):
         """The caller's key by name (keys never change once created, so they are cached)."""
@@ -212,6 +226,10 @@ class CoordinatorCore:
             raise RequestError("a resource id is 32 bytes (64 hex characters)")
         stored = self._resources.get(resource_id)
         if stored is None:
+            if not self.node.store.has(resource_id):
+                on_chain = self.node.ledger.resource_code(resource_id)
+                if on_chain is not None:  # deployed by another node: its bytes came with the chain
+                    self.node.store.put(on_chain[1], on_chain[0], {})
             stored = self.node.store.get(resource_id)
             if len(self._resources) > 256:
                 self._resources.clear()
@@ -275,7 +293,7 @@ class CoordinatorCore:
             config=self.config,
             evidence_verifier=self._evidence,
         )
-        ctx.host = HostDispatcher(ctx, self._host_functions)
+        ctx.host = HostDispatcher(ctx, self._host_functions, require_verifiable=True)
         self.active_contexts.add(ctx.execution_id)
         return ctx
 
@@ -322,7 +340,8 @@ class CoordinatorCore:
         return prover.prove(instance, self.config.proof.curve)
 
     def finish(self, sealed: SealedExecution, artifact: ProofArtifact | None, caller_key) -> pb.Transaction:
-        """Stage 6: attach the proof to every state output and sign the inputs."""
+        """Stage 6: attach the proof to every state output; sign the inputs and the whole transaction
+        with the caller's key; attest it with this node's key (the id covers the proof)."""
         tx = pb.Transaction()
         tx.CopyFrom(sealed.transaction)
         if artifact is not None:
@@ -331,6 +350,8 @@ class CoordinatorCore:
                 if out.HasField("state"):
                     out.state.zk_proof.CopyFrom(zk)
         txcodec.sign_inputs(tx, lambda i, tx_input: caller_key)
+        txcodec.sign_caller(tx, caller_key)
+        txcodec.attest(tx, self.node.node_key)
         return tx
 
     def submit(self, tx: pb.Transaction) -> bytes:
@@ -371,7 +392,10 @@ class CoordinatorCore:
             lap("admit")
             ctx = self.open_context(request, limits, caller_key.address, trace_id=trace_id, correlation_id=correlation_id)
             nonce = request.nonce if request.nonce is not None else self._default_nonce(ctx)
-            req_hash = request_hash(request, caller_key.address, nonce)
+            req_hash = call_request_hash(
+                request, chain_id=self.chain_id, caller=caller_key.address, nonce=nonce,
+                snapshot_height=ctx.env.block_height,
+            )
             lap("context")
             result = self.run_engine(ctx, stored, engine, info)
             lap("engine")
@@ -429,6 +453,29 @@ def txcodec_sha(code: bytes) -> bytes:
     return hashlib.sha256(code).digest()
 
 
+def deploy_transaction(chain_id: bytes, code: bytes, kind: str, deployer_key) -> pb.Transaction:
+    """The signed transaction that puts a resource on chain (its bytes travel in it)."""
+    import hashlib
+
+    rid = hashlib.sha256(code).digest()
+    tx = pb.Transaction(version=1, chain_id=chain_id, caller=deployer_key.address)
+    tx.outputs.append(
+        pb.TxOutput(owner=deployer_key.address, resource=pb.ResourceOutput(resource_id=rid, kind=kind, size=len(code), code=code))
+    )
+    txcodec.sign_caller(tx, deployer_key)
+    return tx
+
+
+def chain_params(config: Config) -> pb.ChainParams:
+    """The chain's rules from ``[chain]`` and ``evidence.oracle_keys`` (written into the genesis transaction)."""
+    params = pb.ChainParams(accept_unproven=config.chain.accept_unproven)
+    for kind, families in sorted(config.chain.pinned().items()):
+        params.circuits.append(pb.PinnedCircuits(kind=kind, circuits=list(families)))
+    params.oracle_keys.extend(bytes.fromhex(k) for k in config.evidence.oracle_keys)
+    params.trusted_executors.extend(bytes.fromhex(k) for k in config.chain.trusted_executors)
+    return params
+
+
 def to_zk_state_proof(artifact: ProofArtifact) -> pb.ZKStateProof:
     """The protobuf form of a proof artifact (public inputs as 32-byte big-endian)."""
     return pb.ZKStateProof(
@@ -440,7 +487,7 @@ def to_zk_state_proof(artifact: ProofArtifact) -> pb.ZKStateProof:
         circuit_id=artifact.circuit_id,
         circuit_version=artifact.circuit_version,
         constraint_count=artifact.constraint_count,
-        generation_time_ms=artifact.generation_time_ms,
+        # generation_time_ms stays 0: a timing is not a fact about the proof (CallResult.timings_us reports it)
     )
 
 
@@ -482,9 +529,19 @@ class Manager:
         plugins: Sequence[Any] = (),
         *,
         load_entry_points: bool = True,
+        create: bool = True,
+        repair: bool = False,
     ) -> "Manager":
-        """Open (creating if needed) the node at ``home`` with plugins from entry points plus ``plugins``."""
+        """Open the node at ``home`` with plugins from entry points plus ``plugins``.
+
+        ``create``: a new home (one without databases) gets a new chain; with
+        ``create=False`` (every CLI command but ``ispc init``) it is ``NoChain``.
+        A home whose databases are missing, empty or damaged is refused with
+        one ``NodeFileError`` naming the file, before anything is written to it.
+        ``repair`` is for ``ispc init`` (see :class:`ispc_core.node.node.Node`).
+        """
         config = load_config(home, overrides)
+        check_home(config.home, create=create, repair=repair)  # before any key or directory is made
         config.home.mkdir(parents=True, exist_ok=True)
         pm = PluginManager(
             extra_plugins=plugins,
@@ -502,13 +559,14 @@ class Manager:
             genesis=genesis,
             genesis_time=config.node.genesis_time,
             block_interval=config.node.block_interval,
-            proofs_required=config.proofs_required,
+            chain_params=chain_params(config),
+            create=create,
+            repair=repair,
         )
         manager = cls(config, node, pm)
-        if config.proofs_required and config.node.verify_proofs:
-            from ispc_core.verify import mempool_proof_verifier
+        from ispc_core.verification import Verifier
 
-            node.mempool.proof_verifier = mempool_proof_verifier(manager)
+        node.verifier = Verifier(manager).admit  # every transaction is verified before the mempool's write lock
         manager._open_args = {"plugins": tuple(plugins), "overrides": dict(overrides or {}), "load_entry_points": load_entry_points}
         from ispc_core.proofjobs.store import ProofJobStore
 
@@ -558,15 +616,15 @@ class Manager:
         self.node.close()
 
     # -- operations -------------------------------------------------------------------------
-    def deploy(self, source: bytes | str | Path, *, kind: str | None = None) -> DeployResult:
-        """Deploy a resource from bytes or a file path; returns its id and kind."""
+    def deploy(self, source: bytes | str | Path, *, kind: str | None = None, deployer: str = "node") -> DeployResult:
+        """Deploy a resource from bytes or a file path (on chain, signed by key ``deployer``); returns its id and kind."""
         filename = None
         if isinstance(source, (str, Path)):
             path = Path(source)
             if not path.is_file():
                 raise RequestError(f"no such file: {path}")
             filename, source = path.name, path.read_bytes()
-        return self.core.deploy(bytes(source), kind=kind, filename=filename)
+        return self.core.deploy(bytes(source), kind=kind, filename=filename, deployer=deployer)
 
     def call(self, request: CallRequest, **kwargs) -> CallResult:
         """Run one call end to end (see :meth:`CoordinatorCore.call`); errors are typed :class:`IspcError`."""

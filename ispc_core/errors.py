@@ -109,6 +109,14 @@ class HostCallError(ExecutionError):
         self.argument = argument
 
 
+class UnverifiableHostFunction(HostCallError):
+    """A program called a host function that gives verifiers no way to check
+    its journal entry (``HostFunction.verify`` is unset), so its transaction
+    could never be accepted."""
+
+    code = "unverifiable_host_function"
+
+
 class InsufficientFunds(ExecutionError):
     """The payer's spendable outputs do not cover the amount."""
 
@@ -201,6 +209,18 @@ class TransactionRejected(LedgerError):
         self.reason = reason or message
 
 
+class JournalError(RequestError):
+    """A transaction's call record or journal is malformed: ``entry`` is the
+    journal entry's index (None for the call record), ``field`` the field at fault."""
+
+    code = "bad_journal"
+
+    def __init__(self, message: str, *, entry: int | None = None, field: str = ""):
+        super().__init__(message)
+        self.entry = entry
+        self.field = field
+
+
 class UnknownTransaction(LedgerError):
     """No transaction with this id is known."""
 
@@ -237,6 +257,67 @@ class KeyFileCorrupt(CorruptData):
         super().__init__(message)
         self.path = path
         self.section = section
+
+
+# --- node files (ledger.sqlite, mempool.sqlite, proofjobs.sqlite) -------------------
+class NodeFileError(IspcError):
+    """A database of the node home cannot be used. ``path`` names the file;
+    the message says what is wrong with it and what to do."""
+
+    code = "node_file"
+
+    def __init__(self, message: str, *, path: str = ""):
+        super().__init__(message)
+        self.path = path
+
+
+class NoChain(NodeFileError):
+    """The node home has no chain yet (``ispc init`` creates one)."""
+
+    code = "no_chain"
+
+
+class ChainExists(NodeFileError):
+    """``ispc init`` found a chain (or databases) already in the node home."""
+
+    code = "chain_exists"
+
+
+class DatabaseMissing(NodeFileError):
+    """A database the node home needs is missing (the home has the others)."""
+
+    code = "db_missing"
+
+
+class DatabaseCorrupt(NodeFileError, CorruptData):
+    """A database is empty, truncated, not an SQLite database, not the kind of
+    database its name says, or has damaged pages or rows."""
+
+    code = "db_corrupt"
+
+
+class DatabasePermissionDenied(NodeFileError):
+    """A database (or its directory) cannot be read or opened for lack of permission."""
+
+    code = "db_permission"
+
+
+class DatabaseReadOnly(NodeFileError):
+    """A write was needed but the database is read-only (file or directory permissions)."""
+
+    code = "db_read_only"
+
+
+class DatabaseLocked(NodeFileError):
+    """Another process held the database's write lock longer than the busy timeout."""
+
+    code = "db_locked"
+
+
+class DatabaseIOError(NodeFileError):
+    """The operating system failed to read or write a database (I/O error, disk full)."""
+
+    code = "db_io"
 
 
 # --- engines (ispc-onnx, ispc-wasm) -------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Sequence
 
 import attrs
 
-from ispc_core.errors import ExecutionError, HostCallError
+from ispc_core.errors import ExecutionError, HostCallError, UnverifiableHostFunction
 from ispc_core.specs import HostFunction
 
 _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
@@ -31,7 +31,8 @@ class HostCall:
         return HostCallError(f"{where}: {message}", function=self.function.name, argument=argument)
 
 
-def _check_arg(fn: HostFunction, index: int, value: Any) -> Any:
+def check_arg(fn: HostFunction, index: int, value: Any) -> Any:
+    """Check (and normalise) argument ``index`` of a call to ``fn``; :class:`HostCallError` names it."""
     param = fn.params[index]
     if param.type == "i64":
         if isinstance(value, bool) or not isinstance(value, int) or not _I64_MIN <= value <= _I64_MAX:
@@ -71,11 +72,13 @@ def _check_arg(fn: HostFunction, index: int, value: Any) -> Any:
 class HostDispatcher:
     """The host functions of one execution, bound to its context."""
 
-    __slots__ = ("context", "functions")
+    __slots__ = ("context", "functions", "require_verifiable")
 
-    def __init__(self, context: Any, functions: Sequence[HostFunction]) -> None:
+    def __init__(self, context: Any, functions: Sequence[HostFunction], *, require_verifiable: bool = False) -> None:
         self.context = context
         self.functions = {f.name: f for f in functions}
+        #: refuse host functions without a verifier hook (every call that becomes a transaction)
+        self.require_verifiable = require_verifiable
 
     def call(self, name: str, *args: Any) -> Any:
         """Call a host function by name (``"tx.transfer"``) with already-decoded arguments."""
@@ -91,11 +94,17 @@ class HostDispatcher:
         if ctx is None or ctx.closed:
             raise HostCallError(f"{fn.name}: the execution context is closed", function=fn.name)
         args = tuple(args)
+        if self.require_verifiable and fn.verify is None:
+            raise UnverifiableHostFunction(
+                f"{fn.name}: this host function provides no verifier check (HostFunction.verify), so no node "
+                "could accept a transaction that uses it",
+                function=fn.name,
+            )
         if len(args) != len(fn.params):
             raise HostCallError(
                 f"{fn.name}: expected {len(fn.params)} arguments, got {len(args)}", function=fn.name
             )
-        args = tuple(_check_arg(fn, i, a) for i, a in enumerate(args))
+        args = tuple(check_arg(fn, i, a) for i, a in enumerate(args))
         ctx.meter.charge_host_call(fn.name, fn.cost)
         try:
             result = fn.impl(HostCall(ctx, fn), *args)

@@ -35,6 +35,10 @@ class LedgerView:
         """The spendable native balance of ``address``."""
         return sum(u.amount for u in self.spendable_utxos(address))
 
+    def confirmed_balance(self, address: bytes) -> int:
+        """The confirmed native balance of ``address`` at the snapshot height (what every node can check)."""
+        return self.node.ledger.balance_at(address, self.snapshot.height)
+
     def state_head(self, contract_id: bytes, key: bytes):
         """The newest version of a contract's state under ``key`` (pending first), or None."""
         state_id = txcodec.state_id_for(contract_id, key)

@@ -1,10 +1,14 @@
 """Sealing: turn a finished execution into a transaction and its execution result hash.
 
 After the engine returns, the draft's intents become protobuf outputs (UTXOs
-selected deterministically, change added), the trace is committed with
-Poseidon, and the execution result hash binds resource, request (function,
-arguments, caller, input data, nonce), trace commitment and the effects the
-transaction carries (return data, events, outputs). The hashes are defined in
+selected deterministically, change added, :func:`effect_outputs` — which the
+verifier calls too), the call record and journal are written into the
+transaction (:mod:`ispc_core.journal`), the trace is committed with Poseidon,
+and the execution result hash binds resource, request (chain, function,
+arguments, caller, input data, nonce, snapshot height), trace commitment and
+the effects the transaction carries (return data, events, outputs, return
+values). Usage (fuel, host calls, trace bytes) is reported in the call's
+result, never written into the signed transaction. The hashes are defined in
 :mod:`ispc_core.commitment` and docs/formats.md; the engine's canonical output
 bytes (``EngineResult.output_data``) are kept with the sealed execution.
 """
@@ -12,24 +16,18 @@ bytes (``EngineResult.output_data``) are kept with the sealed execution.
 from __future__ import annotations
 
 import hashlib
-import struct
 from typing import Any
 
 import attrs
 
 from ispc_core.commitment import DEFAULT_CURVE, effects_digest, outputs_encoding, result_hash, trace_commitment
-from ispc_core.errors import InsufficientFunds, RequestError
+from ispc_core.errors import InsufficientFunds
+from ispc_core.journal import call_fields, encode_arg, journal_entries, request_hash
 from ispc_core.node import txcodec
 from ispc_core.proto import transaction_pb2 as pb
-from ispc_core.trace import encode_value
 
-REQUEST_DOMAIN = b"ispc.request.v1"
 RECEIPT_DOMAIN = b"ispc.receipt\x00"
 TX_VERSION = 1
-
-
-def _lp(data: bytes) -> bytes:
-    return struct.pack("<I", len(data)) + data
 
 
 def contract_address(resource_id: bytes) -> bytes:
@@ -37,41 +35,61 @@ def contract_address(resource_id: bytes) -> bytes:
     return hashlib.sha256(b"ispc.contract\x00" + resource_id).digest()[-20:]
 
 
-def _encode_arg(value: Any) -> bytes:
-    try:
-        return encode_value(value)
-    except RequestError:
-        pass
-    try:
-        import numpy as np
-
-        arr = np.ascontiguousarray(np.asarray(value))
-        if arr.dtype == object:
-            raise TypeError
-        arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
-        header = f"{arr.dtype.str}|{','.join(map(str, arr.shape))}".encode()
-        return b"\x10" + _lp(header) + _lp(arr.tobytes())
-    except Exception:
-        raise RequestError(f"argument of type {type(value).__name__} has no canonical encoding") from None
+def call_request_hash(request, *, chain_id: bytes, caller: bytes, nonce: int, snapshot_height: int) -> bytes:
+    """The request hash (:func:`ispc_core.journal.request_hash`) of a call about to run."""
+    fields = call_fields(request, snapshot_height)
+    return request_hash(
+        chain_id=chain_id,
+        resource_id=fields["resource_id"],
+        function=fields["function"],
+        args=fields["args"],
+        named_inputs=[(n.name, n.value) for n in fields["named_inputs"]],
+        caller=caller,
+        input_data=fields["input_data"],
+        nonce=nonce,
+        snapshot_height=snapshot_height,
+    )
 
 
-def request_hash(request, caller: bytes, nonce: int) -> bytes:
-    """sha256 binding resource, function, arguments (positional and named), caller, input data, nonce."""
-    h = hashlib.sha256(REQUEST_DOMAIN)
-    h.update(_lp(request.resource_id))
-    h.update(_lp(request.function.encode()))
-    h.update(struct.pack("<I", len(request.args)))
-    for a in request.args:
-        h.update(_lp(_encode_arg(a)))
-    named = request.named_inputs or {}
-    h.update(struct.pack("<I", len(named)))
-    for name in sorted(named):
-        h.update(_lp(name.encode()))
-        h.update(_lp(_encode_arg(named[name])))
-    h.update(_lp(caller))
-    h.update(_lp(request.input_data))
-    h.update(struct.pack("<Q", nonce))
-    return h.digest()
+def receipt_state_id(req_hash: bytes) -> bytes:
+    """The state id of an execution's receipt (its state output when it writes no state)."""
+    return hashlib.sha256(RECEIPT_DOMAIN + req_hash).digest()
+
+
+def effect_outputs(draft, *, resource_id: bytes, contract: bytes, inputs_total: int, fee: int, state_head, req_hash: bytes) -> list:
+    """The outputs a draft's intents become, in order: credits, change, state outputs (or the receipt).
+
+    ``inputs_total`` is the native amount of the inputs paying ``draft.debit``
+    (change is ``inputs_total - debit - fee``); ``state_head(key)`` gives the
+    head a state write follows. Sealing and verification both call this, so
+    a verifier rebuilds exactly the outputs the journal explains.
+    """
+    outputs = []
+    if draft.debit or inputs_total:
+        for to, amount in draft.credits:
+            outputs.append(txcodec.native_output(to, amount))
+        change = inputs_total - draft.debit - fee
+        if change > 0:
+            outputs.append(txcodec.native_output(draft.payer, change))
+    lock = pb.LockingCondition(contract=resource_id)
+    states = []
+    for write in sorted(draft.state_writes.values(), key=lambda w: w.key):
+        head = state_head(write.key)
+        state = pb.StateOutput(
+            state_id=txcodec.state_id_for(resource_id, write.key),
+            state_version=(head.version + 1) if head else 1,
+            parent_state_hash=head.state_hash if head else b"",
+            state_value=write.value,
+        )
+        state.metadata["state_key"] = write.key.hex()
+        states.append(state)
+    if not states:  # every execution carries at least one provable state output: its receipt
+        state = pb.StateOutput(state_id=receipt_state_id(req_hash), state_version=1)
+        state.metadata["receipt"] = "1"
+        states.append(state)
+    for state in states:
+        outputs.append(pb.TxOutput(owner=contract, locking=lock, state=state))
+    return outputs
 
 
 @attrs.frozen
@@ -114,21 +132,29 @@ def _select_inputs(view, payer: bytes, amount: int) -> tuple[list, int]:
 def seal(
     ctx, engine_result, *, kind: str, chain_id: bytes, nonce: int, req_hash: bytes, curve: str = DEFAULT_CURVE
 ) -> SealedExecution:
-    """Build the unsigned transaction of a finished execution and its result hash."""
+    """Build the unsigned transaction of a finished execution: call, journal, effects and result hash."""
     draft = ctx.draft
     env = ctx.env
     view = ctx.ledger_view
     tx = pb.Transaction(version=TX_VERSION, chain_id=chain_id, nonce=nonce, caller=env.caller)
     spent: list[str] = []
+    total = 0
     if draft.debit:
         chosen, total = _select_inputs(view, draft.payer, draft.debit)
         for utxo in chosen:
             tx.inputs.append(pb.TxInput(outpoint=utxo.outpoint))
             spent.append(utxo.key)
-        for to, amount in draft.credits:
-            tx.outputs.append(txcodec.native_output(to, amount))
-        if total > draft.debit:
-            tx.outputs.append(txcodec.native_output(draft.payer, total - draft.debit))
+    tx.outputs.extend(
+        effect_outputs(
+            draft,
+            resource_id=env.resource_id,
+            contract=env.contract,
+            inputs_total=total,
+            fee=0,
+            state_head=lambda key: view.state_head(env.resource_id, key),
+            req_hash=req_hash,
+        )
+    )
     usage = {**engine_result.usage, **ctx.meter.usage()}
     usage["fuel_used"] = max(engine_result.usage.get("fuel_used", 0), ctx.meter.fuel_used) + ctx.meter.extra_fuel
     metadata = {
@@ -139,44 +165,24 @@ def seal(
         "trace_bytes": str(ctx.trace.size),
         **{k: str(v) for k, v in engine_result.metadata.items()},
     }
-    lock = pb.LockingCondition(contract=env.resource_id)
-    writes = sorted(draft.state_writes.values(), key=lambda w: w.key)
-    state_outputs = []
-    for write in writes:
-        head = view.state_head(env.resource_id, write.key)
-        state = pb.StateOutput(
-            state_id=txcodec.state_id_for(env.resource_id, write.key),
-            state_version=(head.version + 1) if head else 1,
-            parent_state_hash=head.state_hash if head else b"",
-            state_value=write.value,
-        )
-        state.metadata.update({**metadata, "state_key": write.key.hex()})
-        state_outputs.append(state)
-    if not state_outputs:  # every execution carries at least one provable state output: its receipt
-        state = pb.StateOutput(state_id=hashlib.sha256(RECEIPT_DOMAIN + req_hash).digest(), state_version=1)
-        state.metadata.update({**metadata, "receipt": "1"})
-        state_outputs.append(state)
-    for state in state_outputs:
-        tx.outputs.append(pb.TxOutput(owner=env.contract, locking=lock, state=state))
+    return_values = [encode_arg(v) for v in engine_result.values]
     trace_encoding = ctx.trace.encoding()
     commitment = trace_commitment(trace_encoding, curve)
-    effects = effects_digest(draft.return_data, draft.events, outputs_encoding(tx.outputs))
+    effects = effects_digest(draft.return_data, draft.events, outputs_encoding(tx.outputs), return_values)
     erh = result_hash(env.resource_id, req_hash, commitment, effects, curve)
     for out in tx.outputs:
         if out.HasField("state"):
             out.state.execution_result_hash = erh
     tx.execution.CopyFrom(
         pb.ExecutionProof(
-            resource_id=env.resource_id,
-            function=ctx.request.function,
+            **call_fields(ctx.request, env.block_height),
             request_hash=req_hash,
             execution_result_hash=erh,
             trace_commitment=commitment,
-            fuel_used=usage["fuel_used"],
-            host_calls=ctx.meter.host_calls,
-            trace_bytes=ctx.trace.size,
             return_data=draft.return_data,
             events=[pb.Event(topic=t, data=d) for t, d in draft.events],
+            journal=journal_entries(ctx.trace.records),
+            return_values=return_values,
         )
     )
     return SealedExecution(

@@ -130,6 +130,25 @@ class HostFunction:
     returns a value of type ``returns`` (``None`` when ``returns`` is ``None``).
     Every call is charged to the quota meter and recorded in the trace by the
     core; an implementation must not touch files, network, clock or randomness.
+
+    ``verify(check, *args, result)`` is how a *verifier* checks this
+    function's journal entry without the program (docs/plugins.md): ``check``
+    is a :class:`ispc_core.verification.journal.EntryCheck` whose ``context``
+    looks like an execution context rebuilt from the transaction (its ``env``
+    from the call record, its ledger view the verifier's own ledger at the
+    snapshot height, its draft collecting the effects the journal explains).
+    It raises ``check.fail(...)`` when the entry disagrees. A read compares
+    ``result`` with what the verifier's ledger says; a write records its
+    effect in the draft, which must then equal the transaction's effects.
+    :func:`ispc_core.verification.journal.replay` — run ``impl`` on that
+    context and compare its result — is right for any ``impl`` that only
+    reads the context. A function with ``verify=None`` is refused when a
+    program calls it: no verifier could accept the transaction.
+
+    Example::
+
+        HostFunction(name="math.double", params=(Param("x", "i64"),), returns="i64",
+                     impl=lambda call, x: 2 * x, verify=replay)
     """
 
     name: str
@@ -139,6 +158,8 @@ class HostFunction:
     doc: str = ""
     #: extra fuel charged per call, on top of the fixed host-call cost
     cost: int = 0
+    #: the verifier's check of one journal entry (see above); None: unusable by transactions
+    verify: Callable[..., Any] | None = None
 
     @property
     def import_name(self) -> str:
@@ -209,6 +230,15 @@ class CircuitSpec:
     ``applies_to`` lists resource kinds; ``instance(sealed, curve)`` returns
     the circuit instance (constraint system, public inputs, witness) for one
     sealed execution.
+
+    For verifiers: ``public_inputs(tx, curve, proof_circuit_id)`` recomputes
+    every public input from a transaction alone (exact equality is required,
+    no matching); ``compile(proof_circuit_id, curve)`` returns the constraint
+    system of one member of the family (``contract_execution.v1/64``) so a
+    verifier can check a key was made for it; ``proves_computation`` says
+    whether the statement covers the program's computation (``True``) or only
+    binds the journal and effects, trusting the executing node (``False``).
+    ``family`` (``contract_execution.v1``) is what a chain pins.
     """
 
     circuit_id: str
@@ -216,6 +246,18 @@ class CircuitSpec:
     applies_to: tuple[str, ...]
     instance: Callable[..., Any]
     description: str = ""
+    proves_computation: bool = False
+    public_inputs: Callable[..., Any] | None = None
+    compile: Callable[..., Any] | None = None
+
+    @property
+    def family(self) -> str:
+        """``<circuit_id>.<version>``: the name a chain's configuration pins."""
+        return f"{self.circuit_id}.{self.version}"
+
+    def member(self, proof_circuit_id: str) -> bool:
+        """Whether a proof's ``circuit_id`` (``contract_execution.v1/64``) belongs to this family."""
+        return proof_circuit_id == self.family or proof_circuit_id.startswith(self.family + "/")
 
 
 @attrs.frozen

@@ -13,12 +13,14 @@ Canonical encoding (all integers little-endian; see docs/formats.md)::
              | 0x02 | u32 len | bytes         -- bytes
              | 0x03 | u32 len | UTF-8 bytes   -- string
 
-The trace commitment is ``sha256(encoding)``.
+The trace commitment is the Poseidon sponge of the encoding's field elements
+(:func:`ispc_core.commitment.trace_commitment`). The trace travels in the
+transaction as its *journal* (:mod:`ispc_core.journal`), from which every
+verifier rebuilds this encoding.
 """
 
 from __future__ import annotations
 
-import hashlib
 import struct
 from typing import Any, Iterable
 
@@ -72,51 +74,72 @@ def encode_record(record: TraceRecord) -> bytes:
     return b"".join(parts)
 
 
+def decode_value(data: bytes, pos: int = 0) -> tuple[Any, int]:
+    """Decode one canonical value at ``pos``; returns ``(value, next position)``.
+
+    Raises :class:`RequestError` naming the byte where the encoding is malformed.
+
+    >>> decode_value(bytes.fromhex("010500000000000000"))
+    (5, 9)
+    """
+    if pos >= len(data):
+        raise RequestError(f"value truncated at byte {pos}")
+    tag = data[pos]
+    pos += 1
+    if tag == 0:
+        return None, pos
+    if tag == 1:
+        if pos + 8 > len(data):
+            raise RequestError(f"integer truncated at byte {pos}")
+        return struct.unpack_from("<q", data, pos)[0], pos + 8
+    if tag in (2, 3):
+        if pos + 4 > len(data):
+            raise RequestError(f"length truncated at byte {pos}")
+        (n,) = struct.unpack_from("<I", data, pos)
+        pos += 4
+        if pos + n > len(data):
+            raise RequestError(f"value of {n} bytes truncated at byte {pos}")
+        raw = data[pos : pos + n]
+        if tag == 2:
+            return raw, pos + n
+        try:
+            return raw.decode("utf-8"), pos + n
+        except UnicodeDecodeError:
+            raise RequestError(f"string at byte {pos} is not valid UTF-8") from None
+    raise RequestError(f"unknown value tag {tag} at byte {pos - 1}")
+
+
+def decode_exact_value(data: bytes) -> Any:
+    """Decode bytes holding exactly one canonical value (nothing before or after it)."""
+    value, end = decode_value(data, 0)
+    if end != len(data):
+        raise RequestError(f"{len(data) - end} stray byte(s) after the value")
+    return value
+
+
 def decode(data: bytes) -> list[TraceRecord]:
     """Decode a canonical trace back into records; raise RequestError if malformed."""
     if not data.startswith(MAGIC):
         raise RequestError("trace does not start with the ISPCTRC1 magic")
     pos = len(MAGIC)
     out: list[TraceRecord] = []
-
-    def need(n: int) -> None:
-        if pos + n > len(data):
-            raise RequestError(f"trace truncated at byte {pos}")
-
-    def value() -> Any:
-        nonlocal pos
-        need(1)
-        tag = data[pos]
-        pos += 1
-        if tag == 0:
-            return None
-        if tag == 1:
-            need(8)
-            (v,) = struct.unpack_from("<q", data, pos)
-            pos += 8
-            return v
-        if tag in (2, 3):
-            need(4)
-            (n,) = struct.unpack_from("<I", data, pos)
-            pos += 4
-            need(n)
-            raw = data[pos : pos + n]
-            pos += n
-            return raw if tag == 2 else raw.decode("utf-8")
-        raise RequestError(f"unknown value tag {tag} at byte {pos - 1}")
-
     while pos < len(data):
-        need(7)
+        if pos + 7 > len(data):
+            raise RequestError(f"trace truncated at byte {pos}")
         seq, n = struct.unpack_from("<IH", data, pos)
         pos += 6
-        need(n + 1)
+        if pos + n + 1 > len(data):
+            raise RequestError(f"trace truncated at byte {pos}")
         name = data[pos : pos + n].decode("utf-8")
         pos += n
         nargs = data[pos]
         pos += 1
-        args = tuple(value() for _ in range(nargs))
-        result = value()
-        out.append(TraceRecord(seq, name, args, result))
+        args = []
+        for _ in range(nargs):
+            v, pos = decode_value(data, pos)
+            args.append(v)
+        result, pos = decode_value(data, pos)
+        out.append(TraceRecord(seq, name, tuple(args), result))
     return out
 
 
@@ -148,9 +171,11 @@ class Trace:
         """The canonical encoding of the whole trace."""
         return bytes(self._buf)
 
-    def commitment(self) -> bytes:
-        """sha256 of the canonical encoding."""
-        return hashlib.sha256(self._buf).digest()
+    def commitment(self, curve: str = "bn254") -> bytes:
+        """The Poseidon trace commitment of the encoding so far (see :mod:`ispc_core.commitment`)."""
+        from ispc_core.commitment import trace_commitment
+
+        return trace_commitment(bytes(self._buf), curve)
 
     def __len__(self) -> int:
         return len(self.records)

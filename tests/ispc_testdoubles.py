@@ -108,9 +108,41 @@ class KeyedInstance:
     public_inputs: tuple[int, ...]
 
 
+TEST_CIRCUIT = "test_circuit.v1"
+
+
 def _instance(sealed, curve):
-    erh = int.from_bytes(sealed.execution_result_hash, "big") >> 8
-    return KeyedInstance("test_circuit", "v1", (erh, int.from_bytes(sealed.trace_commitment, "big") >> 8))
+    erh = int.from_bytes(sealed.execution_result_hash, "big")
+    return KeyedInstance(TEST_CIRCUIT, "v1", (erh, int.from_bytes(sealed.trace_commitment, "big")))
+
+
+def test_public_inputs(tx, curve, circuit_id=""):
+    """(R, T) recomputed from the transaction, as a verifier does."""
+    from ispc_core.commitment import result_hash, trace_commitment, transaction_effects
+    from ispc_core.journal import request_hash_of, trace_encoding
+
+    ex = tx.execution
+    t = trace_commitment(trace_encoding(ex.journal), curve)
+    r = result_hash(bytes(ex.resource_id), request_hash_of(tx), t, transaction_effects(tx), curve)
+    return (int.from_bytes(r, "big"), int.from_bytes(t, "big"))
+
+
+test_public_inputs.__test__ = False
+
+
+def test_r1cs(circuit_id, curve):
+    """A one-constraint system standing for the test circuit (its digest binds the test prover's key)."""
+    from ispc_core.zk.fields import get_field
+    from ispc_core.zk.r1cs import CircuitBuilder
+
+    cb = CircuitBuilder(get_field(curve))
+    r = cb.public_input("R")
+    cb.public_input("T")
+    cb.constrain(r, 1, r, "R = R")
+    return cb.compile()
+
+
+test_r1cs.__test__ = False
 
 
 class KeyedHashProver:
@@ -137,7 +169,7 @@ class KeyedHashProver:
             verification_key_hash=self.vk_hash,
             circuit_id=instance.circuit_id,
             circuit_version=instance.version,
-            constraint_count=1,
+            constraint_count=len(test_r1cs(TEST_CIRCUIT, curve).constraints),
             generation_time_ms=0,
         )
 
@@ -145,6 +177,13 @@ class KeyedHashProver:
         return artifact.verification_key_hash == self.vk_hash and hmac.compare_digest(
             artifact.proof, self._mac(artifact.public_inputs)
         )
+
+    def key_info(self, vk_hash):
+        if bytes(vk_hash) != self.vk_hash:
+            return None
+        from ispc_core.zk.formats import write_r1cs
+
+        return {"circuit_id": TEST_CIRCUIT, "r1cs_sha256": hashlib.sha256(write_r1cs(test_r1cs(TEST_CIRCUIT, "bn254"))).hexdigest()}
 
 
 class TestProverPlugin:
@@ -166,4 +205,9 @@ class TestProverPlugin:
 
     @hookimpl
     def ispc_circuits(self):
-        return [CircuitSpec(circuit_id="test_circuit", version="v1", applies_to=("test",), instance=_instance)]
+        return [
+            CircuitSpec(
+                circuit_id="test_circuit", version="v1", applies_to=("test",), instance=_instance,
+                public_inputs=test_public_inputs, compile=test_r1cs,
+            )
+        ]

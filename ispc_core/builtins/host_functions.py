@@ -4,6 +4,16 @@ Registered through the ``ispc_host_functions`` hook like any plugin's. None of
 them touches files, network, the clock or randomness: everything they read
 comes from the execution's deterministic environment and ledger snapshot, and
 everything they do is recorded in the draft transaction and the trace.
+
+Every one is checked by verifiers with
+:func:`ispc_core.verification.journal.replay`: its ``impl`` runs again on the
+verification context (the environment from the transaction's call record,
+this node's ledger at the snapshot height, the chain's oracle keys) and must
+give the journal's result; writes land in the verifier's draft, which must
+equal the transaction's effects. ``ledger.balance`` therefore reads the
+*confirmed* balance at the snapshot height (adjusted by this call's own
+transfers), which every node can answer; ``tx.transfer`` still refuses to
+spend more than the caller can spend now.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ from ispc_core.context import ExternalDeclaration, StateWrite
 from ispc_core.errors import InsufficientFunds
 from ispc_core.hookspecs import hookimpl
 from ispc_core.specs import HostFunction, Param
+from ispc_core.verification.journal import replay
 
 ADDRESS_LEN = 20
 MAX_TOPIC_LEN = 256
@@ -49,10 +60,11 @@ def _check_address(call, value: bytes, argument: str) -> bytes:
     return value
 
 
-def spendable_balance(ctx, address: bytes) -> int:
-    """Balance of ``address`` as the program sees it: the ledger view adjusted by this draft."""
+def spendable_balance(ctx, address: bytes, *, confirmed: bool = False) -> int:
+    """Balance of ``address`` adjusted by this draft: spendable now, or ``confirmed`` at the snapshot height."""
     draft = ctx.draft
-    balance = ctx.ledger_view.balance(address)
+    view = ctx.ledger_view
+    balance = view.confirmed_balance(address) if confirmed else view.balance(address)
     if address == draft.payer:
         balance -= draft.debit
     balance += sum(amount for to, amount in draft.credits if to == address)
@@ -61,7 +73,7 @@ def spendable_balance(ctx, address: bytes) -> int:
 
 def _balance(call, address):
     _check_address(call, address, "address")
-    return spendable_balance(call.context, address)
+    return spendable_balance(call.context, address, confirmed=True)
 
 
 def _transfer(call, to, amount):
@@ -159,6 +171,7 @@ def _fn(name, params, returns, impl, doc, cost=0):
         impl=impl,
         doc=doc,
         cost=cost,
+        verify=replay,
     )
 
 
@@ -169,7 +182,7 @@ BUILTIN_HOST_FUNCTIONS = (
     _fn("env.block_time", (), "i64", _block_time, "timestamp of the ledger snapshot's block (seconds)"),
     _fn("env.chain_id", (), "bytes", _chain_id, "the chain id"),
     _fn("env.input", (), "bytes", _input, "the call's input data"),
-    _fn("ledger.balance", (("address", "bytes"),), "i64", _balance, "spendable native balance of an address"),
+    _fn("ledger.balance", (("address", "bytes"),), "i64", _balance, "confirmed native balance of an address at the snapshot height, adjusted by this call's transfers"),
     _fn(
         "tx.transfer",
         (("to", "bytes"), ("amount", "i64")),

@@ -7,14 +7,14 @@ from ispc_core.specs import SubmitterSpec
 
 
 class MempoolSubmitter:
-    """Adds transactions to the embedded node's SQLite mempool (which validates them)."""
+    """Adds transactions to the embedded node: verified first (:meth:`Node.submit`), then the mempool's rules."""
 
     def __init__(self, node) -> None:
         self.node = node
 
     def submit(self, tx) -> bytes:
-        """Validate and insert ``tx``; return its id or raise ``TransactionRejected``."""
-        return self.node.mempool.add(tx)
+        """Verify, validate and insert ``tx``; return its id or raise ``TransactionRejected``."""
+        return self.node.submit(tx)
 
 
 @hookimpl

@@ -23,25 +23,35 @@ from typing import Iterator, Mapping
 import attrs
 
 from ispc_core import errors
+from ispc_core.config_ranges import check_int
 from ispc_core.node import txcodec
 from ispc_core.node.keys import address_of, verify_signature
-from ispc_core.node.sqlite import open_database
+from ispc_core.node.files import LEDGER, remedy
+from ispc_core.node.rows import BadRow, corrupt_row, parse_stored, parse_stored_tx
+from ispc_core.node.sqlite import ensure_schema, open_database
 from ispc_core.proto import transaction_pb2 as pb
 
-REASON_MISSING_SIGNATURE = "missing signature"
-REASON_BAD_SIGNATURE = "bad signature"
-REASON_LOCKED = "locked output"
-REASON_UNKNOWN_OUTPOINT = "unknown or spent outpoint"
-REASON_DOUBLE_SPEND = "double spend"
-REASON_OUTPUTS_EXCEED_INPUTS = "outputs exceed inputs"
-REASON_STATE_CONFLICT = "state version conflict"
-REASON_PROOF_MISSING = "proof missing"
-REASON_WRONG_CHAIN = "wrong chain"
-REASON_DUPLICATE = "duplicate transaction"
-REASON_MALFORMED = "malformed transaction"
+from ispc_core.node.rules import (  # noqa: F401 - the rules' reasons are part of the ledger's API
+    MAX_AMOUNT,
+    REASON_BAD_DEPLOY,
+    REASON_BAD_SIGNATURE,
+    REASON_DOUBLE_SPEND,
+    REASON_DUPLICATE,
+    REASON_LOCKED,
+    REASON_MALFORMED,
+    REASON_MISSING_SIGNATURE,
+    REASON_NO_AUTHORITY,
+    REASON_OUTPUTS_EXCEED_INPUTS,
+    REASON_PROOF_MISSING,
+    REASON_STATE_CONFLICT,
+    REASON_UNKNOWN_OUTPOINT,
+    REASON_UNKNOWN_RESOURCE,
+    REASON_WRONG_CHAIN,
+    check_transaction,
+    output_kind,
+    rejection,
+)
 
-#: amounts are stored as SQLite integers (signed 64-bit)
-MAX_AMOUNT = (1 << 63) - 1
 ZERO_HASH = b"\x00" * 32
 
 _SCHEMA = """
@@ -61,6 +71,10 @@ CREATE INDEX IF NOT EXISTS utxos_contract ON utxos(contract, spent_in);
 CREATE TABLE IF NOT EXISTS states(
     state_id BLOB NOT NULL, version INTEGER NOT NULL, state_hash BLOB NOT NULL,
     value BLOB NOT NULL, tx_id BLOB NOT NULL, PRIMARY KEY(state_id, version));
+CREATE TABLE IF NOT EXISTS resources(
+    resource_id BLOB PRIMARY KEY, kind TEXT NOT NULL, size INTEGER NOT NULL, tx_id BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS utxos_tx ON utxos(tx_id);
+CREATE INDEX IF NOT EXISTS utxos_spent ON utxos(spent_in);
 """
 
 
@@ -122,35 +136,60 @@ def block_hash(prev_hash: bytes, height: int, time: int, tx_ids: list[bytes]) ->
     return h.digest()
 
 
-def rejection(reason: str, detail: str) -> errors.TransactionRejected:
-    """A ``TransactionRejected`` with ``reason`` and a message giving the detail (to be raised)."""
-    return errors.TransactionRejected(f"transaction rejected ({reason}): {detail}", reason=reason)
+_output_kind = output_kind
 
 
-def _output_kind(output: pb.TxOutput) -> str:
-    content = output.WhichOneof("content")
-    if content == "asset":
-        return "native" if output.asset.WhichOneof("asset") == "native_amount" else "token"
-    return content or ""
+class _ConnReader:
+    """The :class:`~ispc_core.node.rules.ChainReader` of one open SQLite connection."""
+
+    def __init__(self, conn) -> None:
+        self.conn = conn
+
+    def unspent_output(self, key: str) -> pb.TxOutput | None:
+        row = self.conn.execute("SELECT raw_output FROM utxos WHERE outpoint = ? AND spent_in IS NULL", (key,)).fetchone()
+        return None if row is None else pb.TxOutput.FromString(row[0])
+
+    def has_tx(self, tx_id: bytes) -> bool:
+        return self.conn.execute("SELECT 1 FROM transactions WHERE id = ?", (bytes(tx_id),)).fetchone() is not None
+
+    def state_head(self, state_id: bytes):
+        row = self.conn.execute(
+            "SELECT version, state_hash, value FROM states WHERE state_id = ? ORDER BY version DESC LIMIT 1",
+            (bytes(state_id),),
+        ).fetchone()
+        return None if row is None else StateHead(row[0], bytes(row[1]), bytes(row[2]))
+
+    def resource_kind(self, resource_id: bytes) -> str | None:
+        row = self.conn.execute("SELECT kind FROM resources WHERE resource_id = ?", (bytes(resource_id),)).fetchone()
+        return None if row is None else row[0]
 
 
 class Ledger:
     """The chain state in one SQLite file; safe to use from several threads."""
 
-    def __init__(self, path: Path, chain_id: bytes, genesis_time: int, block_interval: int):
+    def __init__(self, path: Path, chain_id: bytes, genesis_time: int, block_interval: int, *, create: bool = True):
+        """Open the ledger at ``path`` (creating the file only with ``create``; see :func:`open_database`).
+
+        Opening an existing ledger writes nothing; a file that is not an
+        ispc ledger, or one made with another chain id or block clock, is refused.
+        """
         if not isinstance(chain_id, (bytes, bytearray)) or not chain_id:
             raise errors.ConfigError("chain_id must be non-empty bytes")
-        if int(genesis_time) < 0 or int(block_interval) <= 0:
-            raise errors.ConfigError("genesis_time must be >= 0 and block_interval > 0")
+        check_int("node.genesis_time", int(genesis_time))  # the ranges configuration enforces
+        check_int("node.block_interval", int(block_interval))
         self.path = Path(path)
         self.chain_id = bytes(chain_id)
         self.genesis_time = int(genesis_time)
         self.block_interval = int(block_interval)
         self._lock = threading.RLock()
-        self._conn = open_database(self.path)
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
-            self._check_meta()
+        self._conn = open_database(self.path, create=create)
+        try:
+            with self._lock:
+                ensure_schema(self._conn, _SCHEMA)
+                self._check_meta()
+        except BaseException:
+            self._conn.close()
+            raise
 
     # ------------------------------------------------------------------ plumbing
     def _check_meta(self) -> None:
@@ -160,8 +199,13 @@ class Ledger:
             "block_interval": str(self.block_interval).encode(),
         }
         for key, value in wanted.items():
-            self._conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value))
-            (stored,) = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if row is None:  # a new ledger: the only time opening writes
+                self._conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (key, value))
+                row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            stored = row[0]
+            if not isinstance(stored, (bytes, bytearray, memoryview)):
+                raise corrupt_row(self.path, f"meta row {key!r}", f"a {type(stored).__name__} is stored", remedy(LEDGER))
             if bytes(stored) != value:
                 raise errors.LedgerError(
                     f"ledger {self.path.name} was created with {key}={bytes(stored)!r}, not {value!r}"
@@ -198,8 +242,10 @@ class Ledger:
             self._conn.close()
 
     # ------------------------------------------------------------------ genesis
-    def _genesis_tx(self, allocations: Mapping[bytes, int]) -> pb.Transaction:
+    def _genesis_tx(self, allocations: Mapping[bytes, int], chain_params: pb.ChainParams | None) -> pb.Transaction:
         tx = pb.Transaction(version=1, chain_id=self.chain_id)
+        if chain_params is not None and chain_params.ByteSize():
+            tx.chain_params.CopyFrom(chain_params)
         for address in sorted(allocations):
             amount = allocations[address]
             if not isinstance(address, (bytes, bytearray)) or len(address) != 20:
@@ -209,20 +255,30 @@ class Ledger:
             tx.outputs.append(txcodec.native_output(bytes(address), amount))
         return tx
 
-    def init_genesis(self, allocations: Mapping[bytes, int]) -> Block:
-        """Create the genesis block (height 0) once; later calls with the same allocations are no-ops.
+    def init_genesis(self, allocations: Mapping[bytes, int], chain_params: pb.ChainParams | None = None) -> Block:
+        """Create the genesis block (height 0) once; later calls with the same allocations and rules are no-ops.
 
         The genesis transaction creates one native output per address, sorted
-        by address. Calling it again with different allocations raises
-        ``LedgerError``.
+        by address, and carries the chain's rules (``chain_params``). Calling
+        it again with other allocations or rules raises ``LedgerError``.
         """
-        tx = self._genesis_tx(allocations)
+        tx = self._genesis_tx(allocations, chain_params)
         gid = txcodec.tx_id(tx)
         with self._write() as conn:
             row = conn.execute("SELECT id FROM transactions WHERE height = 0").fetchone()
             if row is not None:
                 if bytes(row[0]) != gid:
-                    raise errors.LedgerError("ledger already has a different genesis")
+                    stored = pb.Transaction.FromString(
+                        conn.execute("SELECT raw FROM transactions WHERE height = 0").fetchone()[0]
+                    )
+                    if stored.chain_params != tx.chain_params:
+                        raise errors.LedgerError(
+                            f"ledger {self.path.name} belongs to a chain with other rules: this node's [chain] "
+                            "settings or evidence.oracle_keys differ from the chain's genesis"
+                        )
+                    raise errors.LedgerError(
+                        f"ledger {self.path.name} already has a different genesis (the [genesis] allocations differ)"
+                    )
             else:
                 bhash = block_hash(ZERO_HASH, 0, self.genesis_time, [gid])
                 conn.execute(
@@ -252,10 +308,13 @@ class Ledger:
             ids = conn.execute("SELECT id FROM transactions WHERE height = ? ORDER BY position", (height,)).fetchall()
         return Block(row[0], bytes(row[1]), bytes(row[2]), row[3], tuple(bytes(i[0]) for i in ids))
 
-    @staticmethod
-    def _utxo(row) -> Utxo:
+    def _utxo(self, row) -> Utxo:
+        """A ``utxos`` row as a :class:`Utxo` (``DatabaseCorrupt`` naming the output if it is damaged)."""
         tx_id_, idx, raw, native = row
-        output = pb.TxOutput.FromString(raw)
+        try:
+            output = parse_stored(pb.TxOutput, raw)
+        except BadRow as bad:
+            raise corrupt_row(self.path, f"output {bytes(tx_id_).hex()}:{idx}", bad.why, remedy(LEDGER)) from None
         return Utxo(outpoint=pb.OutPoint(tx_id=bytes(tx_id_), index=idx), output=output, amount=native)
 
     def utxos_of(self, address: bytes, *, native_only: bool = True) -> list[Utxo]:
@@ -307,13 +366,75 @@ class Ledger:
     def get_tx(self, tx_id: bytes) -> tuple[pb.Transaction, int] | None:
         """A confirmed transaction and the height of its block, or ``None``."""
         with self._read() as conn:
-            row = conn.execute("SELECT raw, height FROM transactions WHERE id = ?", (bytes(tx_id),)).fetchone()
-        return None if row is None else (pb.Transaction.FromString(row[0]), row[1])
+            row = conn.execute("SELECT id, raw, height FROM transactions WHERE id = ?", (bytes(tx_id),)).fetchone()
+        return None if row is None else (self._decode_tx(row[0], row[1]), row[2])
+
+    def _decode_tx(self, tx_id: object, raw: object) -> pb.Transaction:
+        """A stored ``transactions`` row's transaction, checked against its id (``DatabaseCorrupt`` if damaged)."""
+        try:
+            return parse_stored_tx(tx_id, raw)[1]
+        except BadRow as bad:
+            name = bytes(tx_id).hex() if isinstance(tx_id, (bytes, bytearray, memoryview)) else repr(tx_id)
+            raise corrupt_row(self.path, f"transaction {name}", bad.why, remedy(LEDGER)) from None
 
     def has_tx(self, tx_id: bytes) -> bool:
         """Whether a transaction with this id is confirmed."""
         with self._read() as conn:
             return conn.execute("SELECT 1 FROM transactions WHERE id = ?", (bytes(tx_id),)).fetchone() is not None
+
+    def output(self, outpoint_key: str) -> pb.TxOutput | None:
+        """The output at ``"txid:index"`` whether spent or not (None if this chain never created it)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT raw_output FROM utxos WHERE outpoint = ?", (outpoint_key,)).fetchone()
+        return None if row is None else pb.TxOutput.FromString(row[0])
+
+    def state_version(self, state_id: bytes, version: int) -> StateHead | None:
+        """One confirmed version of a state, or None."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT version, state_hash, value FROM states WHERE state_id = ? AND version = ?",
+                (bytes(state_id), int(version)),
+            ).fetchone()
+        return None if row is None else StateHead(row[0], bytes(row[1]), bytes(row[2]))
+
+    def balance_at(self, address: bytes, height: int) -> int:
+        """Native balance of ``address`` as of the end of block ``height``: outputs created at or
+        below it and not spent at or below it (what a program reading the ledger at that snapshot saw)."""
+        with self._read() as conn:
+            (total,) = conn.execute(
+                "SELECT COALESCE(SUM(u.native_amount), 0) FROM utxos u JOIN transactions c ON c.id = u.tx_id"
+                " WHERE u.owner = ? AND u.kind = 'native' AND c.height BETWEEN 0 AND ?"
+                " AND (u.spent_in IS NULL OR (SELECT s.height FROM transactions s WHERE s.id = u.spent_in) > ?)",
+                (bytes(address), int(height), int(height)),
+            ).fetchone()
+        return int(total)
+
+    def resource_kind(self, resource_id: bytes) -> str | None:
+        """The kind of a resource deployed on this chain, or None."""
+        with self._read() as conn:
+            return _ConnReader(conn).resource_kind(resource_id)
+
+    def resource_code(self, resource_id: bytes) -> tuple[str, bytes] | None:
+        """``(kind, code)`` of a deployed resource (from its deploy transaction), or None."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT r.kind, t.raw FROM resources r JOIN transactions t ON t.id = r.tx_id WHERE r.resource_id = ?",
+                (bytes(resource_id),),
+            ).fetchone()
+        if row is None:
+            return None
+        for out in pb.Transaction.FromString(row[1]).outputs:
+            if out.WhichOneof("content") == "resource" and out.resource.resource_id == bytes(resource_id):
+                return row[0], bytes(out.resource.code)
+        return None
+
+    def chain_params(self) -> pb.ChainParams:
+        """The chain's rules, as its genesis transaction carries them."""
+        with self._read() as conn:
+            row = conn.execute("SELECT raw FROM transactions WHERE height = 0 AND position = 0").fetchone()
+        if row is None:
+            raise errors.LedgerError("the ledger has no genesis block yet")
+        return pb.Transaction.FromString(row[0]).chain_params
 
     # ------------------------------------------------------------------ rules
     def validate(
@@ -321,141 +442,24 @@ class Ledger:
         tx: pb.Transaction,
         *,
         spent_elsewhere: set[str] | frozenset[str] = frozenset(),
-        proofs_required: bool,
         state_overlay: Mapping[bytes, StateHead] | None = None,
+        pending_resources: Mapping[bytes, str] | None = None,
+        authorized: bool = False,
     ) -> None:
-        """Check ``tx`` against the ledger; raise ``TransactionRejected(reason=...)`` if it breaks a rule.
+        """Check ``tx`` against the ledger's rules (:mod:`ispc_core.node.rules`); ``TransactionRejected`` if broken.
 
-        ``spent_elsewhere`` holds outpoint keys already spent by pending
-        transactions; ``state_overlay`` gives state heads written by pending
-        transactions (they take precedence over the ledger's heads).
+        ``authorized``: the transaction's execution was verified (proof and
+        journal, :mod:`ispc_core.verification`), so it may use its contract's
+        authority. ``spent_elsewhere``, ``state_overlay`` and
+        ``pending_resources`` describe the pending transactions.
         """
         if not isinstance(tx, pb.Transaction):
             raise errors.RequestError(f"a Transaction is expected, got {type(tx).__name__}")
         with self._read() as conn:
-            self._validate(conn, tx, spent_elsewhere, proofs_required, state_overlay or {})
-
-    def _validate(self, conn, tx, spent_elsewhere, proofs_required, state_overlay) -> None:
-        if tx.chain_id != self.chain_id:
-            raise rejection(REASON_WRONG_CHAIN, f"chain id {tx.chain_id.hex() or '(empty)'} is not {self.chain_id.hex()}")
-        txid = txcodec.tx_id(tx)
-        if conn.execute("SELECT 1 FROM transactions WHERE id = ?", (txid,)).fetchone():
-            raise rejection(REASON_DUPLICATE, f"transaction {txid.hex()} is already in the ledger")
-        native_in, token_in = self._check_inputs(conn, tx, txid, spent_elsewhere)
-        native_out, token_out, states = self._check_outputs(tx)
-        if native_out + tx.fee > native_in:
-            raise rejection(
-                REASON_OUTPUTS_EXCEED_INPUTS,
-                f"native outputs {native_out} + fee {tx.fee} exceed native inputs {native_in}",
+            check_transaction(
+                tx, _ConnReader(conn), chain_id=self.chain_id, spent_elsewhere=spent_elsewhere,
+                state_overlay=state_overlay, pending_resources=pending_resources, authorized=authorized,
             )
-        minter = tx.execution.resource_id
-        for token_id, amount in token_out.items():
-            if amount > token_in.get(token_id, 0) and not (minter and token_id == minter):
-                raise rejection(
-                    REASON_OUTPUTS_EXCEED_INPUTS,
-                    f"token {token_id.hex()} outputs {amount} exceed inputs {token_in.get(token_id, 0)}",
-                )
-        self._check_states(conn, states, proofs_required, state_overlay)
-
-    def _check_inputs(self, conn, tx, txid, spent_elsewhere) -> tuple[int, dict[bytes, int]]:
-        seen: set[str] = set()
-        native_in = 0
-        token_in: dict[bytes, int] = defaultdict(int)
-        for i, tx_input in enumerate(tx.inputs):
-            key = txcodec.outpoint_key(tx_input.outpoint)
-            if not tx_input.reference_only:
-                if key in seen:
-                    raise rejection(REASON_DOUBLE_SPEND, f"input {i} spends {key} twice in one transaction")
-                if key in spent_elsewhere:
-                    raise rejection(REASON_DOUBLE_SPEND, f"input {i}: {key} is already spent by a pending transaction")
-                seen.add(key)
-            row = conn.execute(
-                "SELECT raw_output FROM utxos WHERE outpoint = ? AND spent_in IS NULL", (key,)
-            ).fetchone()
-            if row is None:
-                raise rejection(REASON_UNKNOWN_OUTPOINT, f"input {i}: {key} is unknown or already spent")
-            if tx_input.reference_only:
-                continue  # read, not consumed: no unlocking needed
-            output = pb.TxOutput.FromString(row[0])
-            self._check_unlock(tx, txid, i, tx_input, output)
-            if _output_kind(output) == "native":
-                native_in += output.asset.native_amount
-            elif _output_kind(output) == "token":
-                token_in[output.asset.token.token_id] += output.asset.token.amount
-        return native_in, token_in
-
-    @staticmethod
-    def _check_unlock(tx, txid, i, tx_input, output) -> None:
-        condition = output.locking.WhichOneof("condition")
-        if condition == "owner_address":
-            proof = tx_input.unlocking_proof
-            if not proof.public_key and not proof.signature:
-                raise rejection(REASON_MISSING_SIGNATURE, f"input {i} is owned by {output.locking.owner_address.hex()} and is not signed")
-            if address_of(proof.public_key) != output.locking.owner_address:
-                raise rejection(REASON_BAD_SIGNATURE, f"input {i} is signed by a key that does not own it")
-            if not verify_signature(proof.public_key, txid, proof.signature):
-                raise rejection(REASON_BAD_SIGNATURE, f"input {i}: the signature does not verify")
-        elif condition == "contract":
-            if tx.execution.resource_id != output.locking.contract:
-                raise rejection(REASON_LOCKED, f"input {i} is locked to contract {output.locking.contract.hex()}; only its execution may spend it")
-        else:
-            raise rejection(REASON_LOCKED, f"input {i} has no locking condition and can only be referenced")
-
-    @staticmethod
-    def _check_outputs(tx) -> tuple[int, dict[bytes, int], list[pb.StateOutput]]:
-        native_out = 0
-        token_out: dict[bytes, int] = defaultdict(int)
-        states: list[pb.StateOutput] = []
-        for j, output in enumerate(tx.outputs):
-            kind = _output_kind(output)
-            condition = output.locking.WhichOneof("condition")
-            if condition == "owner_address" and len(output.locking.owner_address) != 20:
-                raise rejection(REASON_MALFORMED, f"output {j}: owner address must be 20 bytes")
-            if condition == "contract" and len(output.locking.contract) != 32:
-                raise rejection(REASON_MALFORMED, f"output {j}: contract id must be 32 bytes")
-            if kind in ("native", "token") and condition is None:
-                raise rejection(REASON_MALFORMED, f"output {j}: an asset output needs a locking condition")
-            if kind == "native":
-                amount = output.asset.native_amount
-                if amount > MAX_AMOUNT:
-                    raise rejection(REASON_MALFORMED, f"output {j}: amount {amount} is above {MAX_AMOUNT}")
-                native_out += amount
-            elif kind == "token":
-                token = output.asset.token
-                if not token.token_id or token.amount > MAX_AMOUNT:
-                    raise rejection(REASON_MALFORMED, f"output {j}: a token output needs a token id and an amount <= {MAX_AMOUNT}")
-                token_out[token.token_id] += token.amount
-            elif kind == "state":
-                if not output.state.state_id:
-                    raise rejection(REASON_MALFORMED, f"output {j}: a state output needs a state id")
-                states.append(output.state)
-            elif kind == "":
-                raise rejection(REASON_MALFORMED, f"output {j} has no content")
-        return native_out, token_out, states
-
-    def _check_states(self, conn, states, proofs_required, state_overlay) -> None:
-        written: set[bytes] = set()
-        for state in states:
-            sid = state.state_id
-            if sid in written:
-                raise rejection(REASON_STATE_CONFLICT, f"state {sid.hex()} is written twice in one transaction")
-            written.add(sid)
-            head = state_overlay.get(sid)
-            if head is None:
-                row = conn.execute(
-                    "SELECT version, state_hash, value FROM states WHERE state_id = ? ORDER BY version DESC LIMIT 1",
-                    (sid,),
-                ).fetchone()
-                head = None if row is None else StateHead(row[0], bytes(row[1]), bytes(row[2]))
-            want_version, want_parent = (1, b"") if head is None else (head.version + 1, head.state_hash)
-            if state.state_version != want_version or state.parent_state_hash != want_parent:
-                raise rejection(
-                    REASON_STATE_CONFLICT,
-                    f"state {sid.hex()}: version {state.state_version} with parent {state.parent_state_hash.hex() or '(empty)'}"
-                    f" does not follow the head (expected version {want_version}, parent {want_parent.hex() or '(empty)'})",
-                )
-            if proofs_required and not state.zk_proof.proof:
-                raise rejection(REASON_PROOF_MISSING, f"state {sid.hex()} version {state.state_version} carries no zk proof")
 
     # ------------------------------------------------------------------ writes
     @staticmethod
@@ -495,13 +499,21 @@ class Ledger:
                     (output.state.state_id, output.state.state_version, txcodec.state_hash(output.state),
                      output.state.state_value, txid),
                 )
+            elif kind == "resource":
+                res = output.resource
+                conn.execute(
+                    "INSERT INTO resources(resource_id, kind, size, tx_id) VALUES (?, ?, ?, ?)",
+                    (res.resource_id, res.kind, res.size, txid),
+                )
 
-    def apply_block(self, txs: list[pb.Transaction], *, proofs_required: bool = False) -> Block:
+    def apply_block(self, txs: list[pb.Transaction], *, authorized: bool = False) -> Block:
         """Append one block with ``txs`` in order, all or nothing.
 
         Each transaction is re-validated against the ledger including the
         earlier transactions of the same block; the first failure rolls the
         whole block back and is raised as ``TransactionRejected``.
+        ``authorized``: every execution among ``txs`` was verified (the
+        mempool admits only verified ones).
         """
         with self._write() as conn:
             tip = conn.execute("SELECT height, hash FROM blocks ORDER BY height DESC LIMIT 1").fetchone()
@@ -514,7 +526,7 @@ class Ledger:
             for position, tx in enumerate(txs):
                 if not isinstance(tx, pb.Transaction):
                     raise errors.RequestError(f"a Transaction is expected, got {type(tx).__name__}")
-                self._validate(conn, tx, frozenset(), proofs_required, {})
+                check_transaction(tx, _ConnReader(conn), chain_id=self.chain_id, authorized=authorized)
                 txid = txcodec.tx_id(tx)
                 self._apply_tx(conn, tx, txid, height, position)
                 ids.append(txid)
@@ -526,7 +538,7 @@ class Ledger:
         return Block(height, bhash, prev_hash, time, tuple(ids))
 
     def select_valid(
-        self, txs: list[pb.Transaction], *, proofs_required: bool = False
+        self, txs: list[pb.Transaction], *, authorized: bool = False
     ) -> tuple[list[pb.Transaction], list[tuple[bytes, errors.TransactionRejected]]]:
         """Split ``txs`` (in order) into those that would apply one after another and those that would not.
 
@@ -540,7 +552,7 @@ class Ledger:
                 for tx in txs:
                     txid = txcodec.tx_id(tx)
                     try:
-                        self._validate(self._conn, tx, frozenset(), proofs_required, {})
+                        check_transaction(tx, _ConnReader(self._conn), chain_id=self.chain_id, authorized=authorized)
                     except errors.TransactionRejected as exc:
                         rejected.append((txid, exc))
                         continue

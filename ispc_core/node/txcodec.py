@@ -1,11 +1,15 @@
 """Transaction encoding, ids and signing.
 
 * The *unsigned form* of a transaction is its deterministic protobuf
-  serialization with every input's ``unlocking_proof`` cleared.
+  serialization with every input's ``unlocking_proof``, the caller's
+  signature and the executor's attestation cleared.
 * The transaction id is sha256 of the unsigned form, so signing does not
   change the id and every input signs the same digest.
 * Each owner-locked input is unlocked by an ``UnlockingProof`` carrying the
   owner's compressed public key and a compact signature over the id.
+* ``caller_signature`` is the caller's signature over the id and ``executor``
+  the executing node's: the id covers every other field, proofs included, so
+  a transaction with no caller inputs cannot be rewritten either.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ def unsigned_bytes(tx: pb.Transaction) -> bytes:
     copy.CopyFrom(tx)
     for tx_input in copy.inputs:
         tx_input.ClearField("unlocking_proof")
+    copy.ClearField("caller_signature")
+    copy.ClearField("executor")
     return copy.SerializeToString(deterministic=True)
 
 
@@ -72,6 +78,20 @@ def sign_inputs(tx: pb.Transaction, key_for_input: Callable[[int, pb.TxInput], N
             continue
         tx_input.unlocking_proof.public_key = key.public_key
         tx_input.unlocking_proof.signature = key.sign(digest)
+
+
+def sign_caller(tx: pb.Transaction, caller_key: NodeKey) -> None:
+    """Sign the transaction id with the caller's key (``tx.caller_signature``), in place."""
+    digest = tx_id(tx)
+    tx.caller_signature.public_key = caller_key.public_key
+    tx.caller_signature.signature = caller_key.sign(digest)
+
+
+def attest(tx: pb.Transaction, node_key: NodeKey) -> None:
+    """Sign the transaction id with the executing node's key (``tx.executor``), in place."""
+    digest = tx_id(tx)
+    tx.executor.public_key = node_key.public_key
+    tx.executor.signature = node_key.sign(digest)
 
 
 def state_hash(state_output: pb.StateOutput) -> bytes:

@@ -27,7 +27,13 @@ Constraints:
 3. ``R = poseidon_sponge([TAG, rid_hi, rid_lo, req_hi, req_lo, T, O_hi, O_lo])``
    recomputed from the public-input wires, and equal to the public ``R``.
 
-What it proves and what it does not: docs/circuits.md.
+What it proves and what it does not (docs/circuits.md): it is **binding-only**.
+It binds the proof to this transaction's call, journal and effects, so nobody
+without the proving key can change one of them; it does *not* show that the
+program produced the journal — a node holding the proving key can fabricate a
+whole journal. The journal check catches every inconsistency with the ledger
+and the effects, not a journal the program would never have produced. A chain
+that pins it for a kind trusts its executing nodes for that kind.
 
 Capacities (trace field elements): :data:`CAPACITIES`. The capacity is part of
 the circuit id — ``contract_execution.v1/64`` — because each has its own
@@ -260,11 +266,57 @@ def _instance(sealed, curve: str) -> Any:
     return instance(sealed, curve)
 
 
+def public_inputs_of_transaction(tx, curve: str, proof_circuit_id: str = "") -> tuple[int, ...]:
+    """The eight public inputs recomputed from a transaction alone, in circuit order.
+
+    ``T`` is the Poseidon commitment of the trace the journal stands for, the
+    request hash is recomputed from the call record, ``O`` from the effects the
+    transaction carries, and ``R`` from those — nothing is taken on trust from
+    the transaction's own ``trace_commitment`` / ``request_hash`` /
+    ``execution_result_hash`` fields.
+    """
+    from ispc_core.commitment import result_hash, trace_commitment, transaction_effects
+    from ispc_core.journal import request_hash_of, trace_encoding
+
+    ex = tx.execution
+    t = trace_commitment(trace_encoding(ex.journal), curve)
+    req = request_hash_of(tx)
+    effects = transaction_effects(tx)
+    r = result_hash(bytes(ex.resource_id), req, t, effects, curve)
+    return tuple(
+        public_inputs_of(_Sealed(bytes(ex.resource_id), req, effects, r, t), curve)[name] for name in PUBLIC_INPUTS
+    )
+
+
+@attrs.frozen
+class _Sealed:
+    resource_id: bytes
+    request_hash: bytes
+    effects_digest: bytes
+    execution_result_hash: bytes
+    trace_commitment: bytes
+
+
+def compile_member(proof_circuit_id: str, curve: str) -> R1CS:
+    """The constraint system of ``contract_execution.v1/<capacity>`` (ValueError for another id)."""
+    prefix = f"{CIRCUIT_NAME}.{VERSION}/"
+    if not proof_circuit_id.startswith(prefix):
+        raise ValueError(f"{proof_circuit_id!r} is not a {CIRCUIT_NAME}.{VERSION} circuit id")
+    try:
+        capacity = int(proof_circuit_id[len(prefix):])
+    except ValueError:
+        raise ValueError(f"{proof_circuit_id!r}: the capacity is not a number") from None
+    return compiled(capacity, curve)
+
+
 CIRCUIT_SPEC = CircuitSpec(
     circuit_id=CIRCUIT_NAME,
     version=VERSION,
     applies_to=("wasm", "onnx", "test"),
     instance=_instance,
+    proves_computation=False,
+    public_inputs=public_inputs_of_transaction,
+    compile=compile_member,
     description=(
         "binds the execution result hash to a Poseidon-committed trace, the resource, the request and the "
         f"transaction's effects; capacities {', '.join(map(str, CAPACITIES))} trace elements"

@@ -108,6 +108,14 @@ class Groth16Prover:
         """True if the local key store holds a verifying key with this hash."""
         return self.keystore.has_verification_key(vk_hash)
 
+    def key_info(self, vk_hash: bytes) -> dict | None:
+        """What the local key store records of a verifying key (``circuit_id``, ``curve``, ``r1cs_sha256``), or None."""
+        found = self._verifying_key(bytes(vk_hash))
+        if found is None:
+            return None
+        pvk, meta = found
+        return {**meta, "curve": pvk.vk.curve}
+
     def _verifying_key(self, vk_hash: bytes):
         hit = self._vk.get(vk_hash)
         if hit is None:

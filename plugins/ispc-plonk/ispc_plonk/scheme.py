@@ -9,11 +9,12 @@
   under ``<keystore_dir>/plonk/<curve>/<circuit key id>/`` — ``proving_key.zkey``
   (snarkjs format), ``verification_key.json``, ``vk.bin`` (canonical encoding;
   its sha256 is the ``verification_key_hash``), ``meta.json``.
-* Verification looks the key up **by hash** in the local store. A node that
-  shares only the SRS and the circuit definitions derives the same key: for an
-  unknown hash, :meth:`PlonkProver.has_verification_key` derives the keys of
-  the circuits it can build (:data:`CIRCUIT_RESOLVERS`; the configured curve,
-  smallest first) and finds it if it is theirs.
+* Verification looks the key up **by hash** in the local store and never
+  derives one (an unknown hash is rejected at once: deriving keys for a
+  stranger's random hash is unbounded work). A node that shares only the SRS
+  and the circuit definitions derives the same keys *ahead of time* with
+  :meth:`PlonkProver.derive_known_keys` (``ispc zk keys derive``), for the
+  circuits it can build (:data:`CIRCUIT_RESOLVERS`, smallest first).
 * Proof bytes (``ZKStateProof.proof``): the nine G1 points compressed (curve
   layer encoding) in the order A, B, C, Z, T1, T2, T3, Wxi, Wxiw, then the six
   evaluations as 32-byte big-endian scalars. Decoding checks every point
@@ -300,14 +301,16 @@ class PlonkProver:
         return done
 
     def has_verification_key(self, vk_hash_: bytes) -> bool:
-        """True if the local key store holds (or this node can derive from its SRS and circuits) the key."""
-        h = bytes(vk_hash_)
-        if self._find_vk(h) is not None:
-            return True
-        for curve in [self.default_curve] if self.default_curve else CURVES_SUPPORTED:
-            if curve:
-                self.derive_known_keys(curve, stop_at=h)
-        return self._find_vk(h) is not None
+        """True if the local key store holds the key (never derives one: see :meth:`derive_known_keys`)."""
+        return self._find_vk(bytes(vk_hash_)) is not None
+
+    def key_info(self, vk_hash_: bytes) -> dict | None:
+        """What the local key store records of a verification key (``circuit_id``, ``curve``, ``r1cs_sha256``), or None."""
+        found = self._find_vk(bytes(vk_hash_))
+        if found is None:
+            return None
+        prepared, meta = found
+        return {**meta, "curve": prepared.vk.curve}
 
     def verification_key(self, vk_hash_: bytes):
         """The :class:`PlonkVerificationKey` stored under a hash (None if unknown)."""
@@ -358,11 +361,8 @@ class PlonkProver:
         """
         if artifact.proving_scheme != SCHEME:
             return False
-        h = bytes(artifact.verification_key_hash)
-        found = self._find_vk(h)
-        if found is None and self.has_verification_key(h):
-            found = self._find_vk(h)
-        if found is None:
+        found = self._find_vk(bytes(artifact.verification_key_hash))
+        if found is None:  # unknown keys are rejected at once; keys are derived ahead of time, never here
             return False
         prepared, meta = found
         if prepared.vk.curve != artifact.curve or meta.get("circuit_id") not in (None, artifact.circuit_id):

@@ -79,6 +79,10 @@ def test_prove_verify_artifact_and_second_node(curve, tmp_path, ptau_files, monk
     )
     node2 = PlonkProver(ks2, curve=curve)
     assert not (ks2 / "plonk").exists()
+    # an unknown hash is rejected at once: verification never derives keys
+    assert not node2.has_verification_key(art.verification_key_hash) and not node2.verify(art)
+    assert not (ks2 / "plonk").exists()
+    assert node2.derive_known_keys(curve) == ["sample.v1/1"]  # ahead of time, on purpose
     assert node2.has_verification_key(art.verification_key_hash)
     assert node2.verify(art)
     # a reloaded prover finds the stored proving key instead of deriving it again

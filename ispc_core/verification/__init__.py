@@ -1,0 +1,186 @@
+"""Verify a transaction without running its program: the checks, one module each, run in order.
+
+1. :mod:`~ispc_core.verification.structure` — the shape; the call record and journal decode;
+2. :mod:`~ispc_core.verification.signatures` — inputs, the caller's signature, the executor's attestation;
+3. resource — the execution names a resource deployed on this chain (confirmed or pending), which gives its kind;
+4. :mod:`~ispc_core.verification.journal` — every journal entry checked by its host function's verifier
+   hook against this node's ledger at the snapshot height; the effects exactly those the journal explains;
+   request hash, trace commitment and result hash recomputed;
+5. :mod:`~ispc_core.verification.proofs` — the proof under a circuit the chain pins for the kind, with a
+   local key made for that circuit, over public inputs recomputed from the transaction;
+6. :mod:`~ispc_core.verification.ledger_rules` — the ledger's rules with the execution's authority.
+
+:class:`Verifier` runs them for one node; :func:`verify_transaction` is the
+one-call form. The mempool admits a transaction only through
+:meth:`Verifier.admit`, before it takes its write lock. Nothing here imports
+the coordinator: the coordinator builds a :class:`Verifier` from itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ispc_core.errors import NotProvided, TransactionRejected
+from ispc_core.node import txcodec
+from ispc_core.proto import transaction_pb2 as pb
+from ispc_core.verification.journal import (
+    EntryCheck,
+    JournalMismatch,
+    VerificationContext,
+    check_effects,
+    check_entries,
+    check_hashes,
+    replay,
+    verification_context,
+)
+from ispc_core.verification.ledger_rules import check_ledger_rules
+from ispc_core.verification.proofs import artifact_from_zk, check_proof, circuits_of, the_proof
+from ispc_core.verification.report import Check, CheckFailed, VerificationReport, trust_note
+from ispc_core.verification.signatures import check_signatures
+from ispc_core.verification.structure import check_structure
+
+__all__ = [
+    "Check",
+    "EntryCheck",
+    "JournalMismatch",
+    "VerificationContext",
+    "VerificationReport",
+    "Verifier",
+    "artifact_from_zk",
+    "replay",
+    "trust_note",
+    "verify_transaction",
+]
+
+log = logging.getLogger("ispc.verification")
+
+
+class Verifier:
+    """The verification checks bound to one node (its ledger, plugins, key store and chain rules)."""
+
+    def __init__(self, manager) -> None:
+        self.manager = manager
+        self.config = manager.config
+        self.node = manager.node
+        self.plugins = manager.plugins
+        self.core = manager.core
+        #: False skips the pairing (``node.verify_proofs = false``): for benchmarks of the other checks only
+        self.check_pairing = bool(getattr(self.config.node, "verify_proofs", True))
+
+    # ---------------------------------------------------------------- plumbing
+    def prover_for(self, scheme: str, curve: str):
+        """The local prover for ``scheme`` (shared with the coordinator: one prover and key cache per node)."""
+        spec = self.plugins.get("ispc_provers", scheme)
+        if curve not in spec.curves:
+            raise NotProvided(f"prover {scheme!r} does not support curve {curve!r}; it supports: {', '.join(spec.curves)}")
+        cache = self.core._provers
+        if scheme not in cache:
+            from ispc_core.specs import ProverServices
+
+            keystore = self.config.home / "zkkeys"
+            keystore.mkdir(parents=True, exist_ok=True)
+            cache[scheme] = spec.factory(ProverServices(home=self.config.home, config=self.config, keystore_dir=keystore))
+        return cache[scheme]
+
+    def chain(self) -> pb.ChainParams:
+        """This chain's rules (from its genesis transaction)."""
+        return self.node.ledger.chain_params()
+
+    def resource_kind(self, rid: bytes) -> str | None:
+        """The kind of a resource deployed on this chain, confirmed or pending."""
+        return self.node.ledger.resource_kind(rid) or self.node.mempool.pending_resources().get(bytes(rid))
+
+    # ---------------------------------------------------------------- the checks
+    def verify(self, tx: pb.Transaction, *, check_ledger: bool = True) -> VerificationReport:
+        """Run every check in order, stopping at the first failure; never raises for a bad transaction."""
+        if not isinstance(tx, pb.Transaction):
+            raise TypeError(f"a Transaction is expected, got {type(tx).__name__}")
+        checks: list[Check] = []
+        tx_id = txcodec.tx_id(tx)
+        circuit, proves = "", False
+        try:
+            calls = check_structure(tx, max_journal_bytes=self.config.limits.max_trace_bytes)
+            checks.append(Check("structure", True, "well formed" + (f"; journal of {len(calls)} host call(s)" if tx.HasField("execution") else "")))
+            checks.append(Check("signatures", True, check_signatures(tx, tx_id)))
+            if tx.HasField("execution"):
+                circuit, proves = self._check_execution(tx, calls, checks)
+            if check_ledger:
+                checks.append(Check("ledger", True, check_ledger_rules(self.node, tx, tx_id)))
+        except CheckFailed as exc:
+            checks.append(Check(exc.name, False, exc.detail))
+        failed = next((c for c in checks if not c.ok), None)
+        reason = f"{failed.name}: {failed.detail}" if failed else "every check passed"
+        return VerificationReport(
+            valid=failed is None, reason=reason, checks=checks, tx_id=tx_id, circuit=circuit, proves_computation=proves
+        )
+
+    def _check_execution(self, tx, calls, checks: list[Check]) -> tuple[str, bool]:
+        rid = bytes(tx.execution.resource_id)
+        kind = self.resource_kind(rid)
+        if kind is None:
+            raise CheckFailed("resource", f"resource {rid.hex()} was never deployed on this chain")
+        checks.append(Check("resource", True, f"{kind} resource {rid.hex()[:16]}… is deployed"))
+        chain = self.chain()
+        zk = the_proof(tx)
+        curve = zk.curve if zk is not None else self.config.proof.curve
+        ctx = verification_context(
+            self.node, self.config, tx, self.core._evidence, [k.hex() for k in chain.oracle_keys]
+        )
+        functions = {f.name: f for f in self.core.host_functions}
+        check_entries(ctx, calls, functions)
+        detail = check_effects(ctx, tx, self.node.ledger)
+        try:
+            check_hashes(tx, curve)
+        except Exception as exc:  # noqa: BLE001 - an unknown curve: the hashes cannot be recomputed
+            if isinstance(exc, CheckFailed):
+                raise
+            raise CheckFailed("journal", f"cannot recompute the commitments on curve {curve!r}: {exc}") from None
+        checks.append(Check("journal", True, f"{len(calls)} host call(s) agree with this node's ledger at height "
+                                             f"{tx.execution.snapshot_height}; {detail}; commitments recomputed"))
+        pinned = {p.kind: tuple(p.circuits) for p in chain.circuits}
+        circuit, proves, summary = check_proof(
+            tx,
+            kind=kind,
+            pinned=pinned.get(kind, ()),
+            circuits=circuits_of(self.plugins),
+            prover_for=self.prover_for,
+            trusted_executors=tuple(bytes(k) for k in chain.trusted_executors),
+            accept_unproven=chain.accept_unproven,
+            check_pairing=self.check_pairing,
+        )
+        checks.append(Check("proof", True, summary))
+        return circuit, proves
+
+    def admit(self, tx: pb.Transaction) -> None:
+        """The mempool's gate: raise ``TransactionRejected(reason=<failed check>)`` unless every check but the
+        ledger's passes (the mempool runs the ledger's rules itself, under its write lock)."""
+        report = self.verify(tx, check_ledger=False)
+        if not report.valid:
+            failed = report.failed
+            log.info("refused %s: %s", report.tx_id.hex()[:16], report.reason)
+            raise TransactionRejected(f"transaction rejected ({failed.name}): {failed.detail}", reason=failed.name)
+
+
+def verify_transaction(manager, tx, *, check_ledger: bool = True, reexecute: bool = False, request: Any = None) -> VerificationReport:
+    """Verify ``tx`` on ``manager``'s node without running its program (see the package docstring).
+
+    ``reexecute=True`` (audits) also runs the program again on a scratch copy
+    of the node home (:mod:`ispc_core.verification.reexecution`).
+    """
+    report = Verifier(manager).verify(tx, check_ledger=check_ledger)
+    if not reexecute:
+        return report
+    from ispc_core.verification.reexecution import check_reexecution
+
+    checks = list(report.checks)
+    checks.append(check_reexecution(manager, tx, report.tx_id, request))
+    failed = next((c for c in checks if not c.ok), None)
+    return VerificationReport(
+        valid=failed is None,
+        reason=f"{failed.name}: {failed.detail}" if failed else "every check passed",
+        checks=checks,
+        tx_id=report.tx_id,
+        circuit=report.circuit,
+        proves_computation=report.proves_computation,
+    )

@@ -1,0 +1,42 @@
+"""Check 1, structure: the transaction has the shape its kind needs, and its call record and journal decode.
+
+An execution transaction carries a well-formed call record
+(:func:`ispc_core.journal.check_call_record`), a journal that decodes within
+the node's trace limit, at least one state output, and every state output
+names the execution record's result hash. Nothing here reads the ledger.
+"""
+
+from __future__ import annotations
+
+from ispc_core.errors import JournalError
+from ispc_core.journal import JournalCall, check_call_record, decode_journal
+from ispc_core.proto import transaction_pb2 as pb
+from ispc_core.verification.report import CheckFailed
+
+NAME = "structure"
+
+
+def check_structure(tx: pb.Transaction, *, max_journal_bytes: int) -> list[JournalCall]:
+    """Raise :class:`CheckFailed` if ``tx`` is malformed; return its decoded journal (empty for a non-execution)."""
+    if not tx.HasField("execution"):
+        if any(o.WhichOneof("content") == "state" for o in tx.outputs):
+            raise CheckFailed(NAME, "state outputs without an execution record (no program wrote them)")
+        return []
+    ex = tx.execution
+    try:
+        check_call_record(tx)
+        calls = decode_journal(ex.journal, max_bytes=max_journal_bytes)
+    except JournalError as exc:
+        raise CheckFailed(NAME, str(exc)) from None
+    for name in ("request_hash", "execution_result_hash", "trace_commitment"):
+        if len(getattr(ex, name)) != 32:
+            raise CheckFailed(NAME, f"execution.{name} is {len(getattr(ex, name))} bytes, not 32")
+    states = [o.state for o in tx.outputs if o.WhichOneof("content") == "state"]
+    if not states:
+        raise CheckFailed(NAME, "the execution has no state output (every execution carries one, its receipt at least)")
+    bad = [i for i, s in enumerate(states) if s.execution_result_hash != ex.execution_result_hash]
+    if bad:
+        raise CheckFailed(NAME, f"state output {bad[0]} names another execution result hash than the execution record")
+    if any(o.WhichOneof("content") == "resource" for o in tx.outputs):
+        raise CheckFailed(NAME, "an execution cannot deploy a resource")
+    return calls
