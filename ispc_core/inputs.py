@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ispc_core import boundedjson
 from ispc_core.errors import RequestError
 
 
@@ -27,7 +28,7 @@ def load_json_inputs(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise RequestError(f"cannot read input file {path}: {exc.strerror or exc}") from None
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = boundedjson.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise RequestError(f"input file {path} is not UTF-8 text (byte {raw[exc.start:exc.start + 1]!r} at offset {exc.start})") from None
     except json.JSONDecodeError as exc:

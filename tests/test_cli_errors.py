@@ -56,6 +56,7 @@ def ok(*args) -> str:
 
 
 def deploy(env) -> str:
+    ok("init")
     return ok("deploy", env / "contract.testprog").strip()
 
 
@@ -113,6 +114,7 @@ def test_non_utf8_argv_through_the_console_script(tmp_path):
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ISPC_")}
     path = [str(site), str(TESTS_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
     environ.update(PYTHONPATH=os.pathsep.join(path), ISPC_HOME=str(tmp_path / "home"), ISPC_PROOF_MODE="off")
+    subprocess.run([str(ispc), "init"], capture_output=True, env=environ, timeout=120, check=True)
     rid = subprocess.run([str(ispc), "deploy", str(tmp_path / "c.testprog")], capture_output=True, env=environ, timeout=120)
     assert rid.returncode == 0, rid.stderr
     proc = subprocess.run(
@@ -130,7 +132,7 @@ def test_deeply_nested_input_file(env):
     rid = deploy(env)
     deep = env / "deep.json"
     deep.write_text(DEEP)
-    one_error(run("call", rid, "--input", deep), "deep.json", "nested too deeply")
+    one_error(run("call", rid, "--input", deep), "deep.json", "nested more than 256 levels")
     nothing_pending()
 
 
@@ -141,7 +143,20 @@ def test_deeply_nested_zk_verify_file(tmp_path, which):
         p = tmp_path / f"f{i}.json"
         p.write_text(DEEP if i == which else '{"protocol": "groth16"}')
         paths.append(p)
-    one_error(run("zk", "verify", *paths), "nested too deeply", code=2)
+    one_error(run("zk", "verify", *paths), "malformed input", "nested more than 256 levels", code=2)
+
+
+def test_deep_json_after_py_ecc_raised_the_recursion_limit(tmp_path):
+    """py_ecc sets the recursion limit to 100000 on import; deep JSON must still be one line, not a segfault."""
+    deep = tmp_path / "deep.json"
+    deep.write_text(DEEP)
+    script = (
+        "import sys, py_ecc; from ispc_core.cli import main; "
+        f"main(['zk', 'verify', {str(deep)!r}, {str(deep)!r}, {str(deep)!r}])"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert proc.stderr.splitlines() == [proc.stderr.strip()] and "nested more than" in proc.stderr
 
 
 # --- output paths that cannot be written ------------------------------------------------------------

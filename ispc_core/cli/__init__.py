@@ -10,7 +10,8 @@
 * :mod:`~ispc_core.cli.proofs` — ``proofs list | show | wait``;
 * :mod:`~ispc_core.cli.verify` — ``verify``;
 * :mod:`~ispc_core.cli.keys` — ``setup`` (node circuit keys);
-* :mod:`~ispc_core.cli.zk` — ``zk ...`` on circom/snarkjs files;
+* :mod:`~ispc_core.cli.zk` — ``zk setup | prove | verify`` on circom/snarkjs files;
+* :mod:`~ispc_core.cli.zktools` — ``zk r1cs info``, ``zk wtns check``, ``zk export ...``;
 * :mod:`~ispc_core.cli.srs` — ``srs new | import | info``.
 
 Each command module has ``register(main)``; :data:`COMMAND_MODULES` lists them
@@ -35,6 +36,7 @@ COMMAND_MODULES = (
     "ispc_core.cli.verify",
     "ispc_core.cli.keys",
     "ispc_core.cli.zk",
+    "ispc_core.cli.zktools",
     "ispc_core.cli.srs",
 )
 

@@ -22,6 +22,7 @@ from typing import NoReturn
 
 import click
 
+from ispc_core import boundedjson
 from ispc_core.cli.common import check_writable_dir
 from ispc_core.cli.errors import fail
 from ispc_core.cli.progress import say, stage_progress
@@ -50,20 +51,22 @@ def _file_prover(ctx, scheme: str):
     return prover
 
 
-def _malformed(exc: Exception) -> NoReturn:
+def malformed(exc: Exception) -> NoReturn:
     """Malformed input: one ``error: malformed input: ...`` line, exit 2."""
     if isinstance(exc, RecursionError):
         fail("malformed input: JSON nested too deeply", 2)
     fail(f"malformed input: {exc}", 2)
 
 
-def _zk_errors():
+def zk_errors() -> tuple[type[BaseException], ...]:
+    """The exception classes that mean malformed input to a ``zk`` command."""
     from ispc_core.zk.errors import ZKError
 
     return (ZKError, json.JSONDecodeError, UnicodeDecodeError, RecursionError)
 
 
-def _write_json_atomic(path: Path, obj) -> None:
+def write_json_atomic(path: Path, obj) -> None:
+    """Write ``obj`` as JSON to ``path`` through a temporary file (nothing partial is left behind)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -103,13 +106,13 @@ def zk_setup(ctx, scheme, r1cs, out_dir, ptau, curve, force) -> None:
         raise RequestError(f"{out} already holds {', '.join(existing)}; pass --force to replace the keys")
     prover = _file_prover(ctx, scheme)
     if not Path(r1cs).is_file():
-        _malformed(FileNotFoundError(f"r1cs: no such file {r1cs}"))
+        malformed(FileNotFoundError(f"r1cs: no such file {r1cs}"))
     check_writable_dir(out)
     try:
         with stage_progress(f"zk setup {scheme}", 7) as progress:
             info = prover.setup_files(r1cs, out_dir, curve=curve, ptau=ptau, progress=progress)
-    except _zk_errors() as exc:
-        _malformed(exc)
+    except zk_errors() as exc:
+        malformed(exc)
     if scheme == "groth16":
         say("zk setup", DEV_SETUP_WARNING)
     click.echo(json.dumps(info, sort_keys=True))
@@ -131,10 +134,10 @@ def zk_prove(ctx, scheme, key_dir, wtns, proof_path, public_path) -> None:
         proof, public = prover.prove_files(key_dir, wtns)
     except (ConstraintUnsatisfied, WitnessError) as exc:
         fail(str(exc), 1)
-    except _zk_errors() as exc:
-        _malformed(exc)
-    _write_json_atomic(Path(proof_path), proof)
-    _write_json_atomic(Path(public_path), public)
+    except zk_errors() as exc:
+        malformed(exc)
+    write_json_atomic(Path(proof_path), proof)
+    write_json_atomic(Path(public_path), public)
     click.echo(f"proof written to {proof_path}, {len(public)} public signal(s) to {public_path}")
 
 
@@ -153,7 +156,7 @@ def zk_verify(ctx, vk, public, proof) -> None:
             p = Path(path)
             if not p.is_file():
                 raise FileNotFoundError(f"{what}: no such file {path}")
-            docs.append(json.loads(p.read_text("utf-8")))
+            docs.append(boundedjson.loads(p.read_text("utf-8")))
         vk_json, public_json, proof_json = docs
         scheme = vk_json.get("protocol") if isinstance(vk_json, dict) else None
         if not isinstance(scheme, str):
@@ -161,9 +164,9 @@ def zk_verify(ctx, vk, public, proof) -> None:
         prover = _file_prover(ctx, scheme)
         ok = prover.verify_files(vk_json, public_json, proof_json)
     except NotProvided as exc:
-        _malformed(exc)
-    except (*_zk_errors(), FileNotFoundError, ValueError) as exc:
-        _malformed(exc)
+        malformed(exc)
+    except (*zk_errors(), FileNotFoundError, ValueError) as exc:
+        malformed(exc)
     if ok:
         click.echo("valid")
         raise SystemExit(0)
