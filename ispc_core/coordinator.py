@@ -637,6 +637,46 @@ class Manager:
             self.metrics.setdefault(stage, []).append(us)
         return result
 
+    def chain_overrides(self) -> dict[str, Any]:
+        """The configuration another node needs to be on *this* chain: the same chain id, block clock,
+        genesis allocations (by address, since key names are local) and chain rules.
+
+        >>> import tempfile
+        >>> with Manager.open(tempfile.mkdtemp(), overrides={"proof.mode": "off"}) as m:
+        ...     sorted(m.chain_overrides())[:3]
+        ['chain.accept_unproven', 'chain.circuits', 'chain.trusted_executors']
+        """
+        genesis = {addr.hex(): amount for addr, amount in resolve_genesis(self.config, self.node.keys).items()}
+        return {
+            "node.chain_id": self.config.node.chain_id,
+            "node.genesis_time": self.config.node.genesis_time,
+            "node.block_interval": self.config.node.block_interval,
+            "chain.circuits": list(self.config.chain.circuits),
+            "chain.accept_unproven": self.config.chain.accept_unproven,
+            "chain.trusted_executors": list(self.config.chain.trusted_executors),
+            "evidence.oracle_keys": list(self.config.evidence.oracle_keys),
+            "genesis": genesis,
+        }
+
+    def submit_transaction(self, tx: pb.Transaction | bytes) -> bytes:
+        """Hand this node a transaction made elsewhere (or its serialized bytes): verified exactly as the
+        mempool verifies (signatures, journal, pinned proof, ledger rules), then admitted; returns its id.
+
+        ``TransactionRejected`` names the failed check (``exc.reason``) and nothing is written.
+
+        A deploy transaction brings the resource's bytes, which this node stores, so it can
+        run and check calls of that resource too.
+        """
+        if isinstance(tx, (bytes, bytearray, memoryview)):
+            tx = txcodec.decode(bytes(tx))
+        if not isinstance(tx, pb.Transaction):
+            raise RequestError(f"a Transaction or its bytes is expected, got {type(tx).__name__}")
+        tx_id = self.node.submit(tx)
+        for out in tx.outputs:
+            if out.WhichOneof("content") == "resource" and not self.node.store.has(out.resource.resource_id):
+                self.node.store.put(bytes(out.resource.code), out.resource.kind, {})
+        return tx_id
+
     def address(self, who: str) -> bytes:
         """An address from a key name or 40 hex characters."""
         if len(who) == 40:

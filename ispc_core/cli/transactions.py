@@ -1,4 +1,4 @@
-"""Transactions on the command line: ``ispc tx show ID`` and ``ispc tx export ID -o FILE``.
+"""Transactions on the command line: ``ispc tx show ID``, ``ispc tx export ID -o FILE``, ``ispc tx submit FILE``.
 
 Also :func:`load_tx` (a transaction by id or from a file, used by ``ispc verify``)
 and :func:`tx_to_json` (a transaction as a JSON-ready dict with bytes in hex).
@@ -126,6 +126,33 @@ def tx_export(ctx, tx_id, output, as_hex) -> None:
         data = txcodec.encode(txn)
         Path(output).write_bytes(data.hex().encode() + b"\n" if as_hex else data)
         click.echo(f"wrote {len(data)} bytes of transaction {txcodec.tx_id(txn).hex()}")
+
+
+@tx.command("submit")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def tx_submit(ctx, path, as_json) -> None:
+    """Hand this node a transaction made on another node (a file from `ispc tx export`).
+
+    It is verified exactly as the mempool verifies, then admitted; a refusal
+    names the failed check and exits 1, and nothing is written.
+    """
+    from ispc_core.errors import TransactionRejected
+    from ispc_core.node import txcodec
+
+    if not Path(path).is_file():
+        raise RequestError(f"no such file: {path}")
+    with open_node(ctx) as m:
+        txn = load_tx(m, path)
+        try:
+            tx_id = m.submit_transaction(txn)
+        except TransactionRejected as exc:
+            data = {"tx_id": txcodec.tx_id(txn).hex(), "accepted": False, "check": exc.reason, "reason": str(exc)}
+            emit(data, as_json, f"refused {data['tx_id']}: {exc}")
+            ctx.exit(1)
+        data = {"tx_id": tx_id.hex(), "accepted": True}
+        emit(data, as_json, f"accepted {tx_id.hex()} into the mempool (`ispc mine` confirms it)")
 
 
 def register(main: click.Group) -> None:

@@ -19,7 +19,10 @@ from ispc_core.errors import RequestError, UnknownTransaction
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def verify(ctx, tx_ref, reexecute, no_ledger, as_json) -> None:
-    """Verify a transaction's signatures, ledger rules and proofs without running it.
+    """Verify a transaction's signatures, journal, proof and ledger rules without running it.
+
+    Says which circuit the proof is under and whether it proves the
+    computation or only binds it (trusting the executing node).
 
     Exit 0 valid, 1 invalid, 2 malformed input.
     """
@@ -35,6 +38,11 @@ def verify(ctx, tx_ref, reexecute, no_ledger, as_json) -> None:
             click.echo(json.dumps(report.to_json(), sort_keys=True))
         else:
             click.echo(f"{report.tx_id.hex()} {'VALID' if report.valid else 'INVALID'}")
+            from ispc_core.verification import trust_note
+
+            kind = "proves the computation" if report.proves_computation else ("binding-only" if report.circuit else "no proof")
+            click.echo(f"  circuit {report.circuit or '(none)'}: {kind}")
+            click.echo(f"  trust: {trust_note(report.circuit, report.proves_computation)}")
             for c in report.checks:
                 click.echo(f"  {'ok ' if c.ok else 'BAD'} {c.name}: {one_line(c.detail)}")
             if not report.valid:
