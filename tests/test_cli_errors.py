@@ -40,6 +40,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(make_engine_distribution(tmp_path / "site")))
     monkeypatch.setenv("ISPC_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ISPC_PROOF_MODE", "off")
+    monkeypatch.setenv("ISPC_CHAIN_ACCEPT_UNPROVEN", "true")  # a development chain: unproven executions are admitted
     prog = tmp_path / "contract.testprog"
     prog.write_bytes(program({**PROGRAM, **EXTRA}))
     return tmp_path
@@ -55,9 +56,15 @@ def ok(*args) -> str:
     return res.stdout
 
 
+_PENDING_AFTER_DEPLOY: list = []
+
+
 def deploy(env) -> str:
+    """Init the home and deploy the test program; remembers the mempool as it is then (a deploy may be a transaction)."""
     ok("init")
-    return ok("deploy", env / "contract.testprog").strip()
+    rid = ok("deploy", env / "contract.testprog").strip()
+    _PENDING_AFTER_DEPLOY[:] = json.loads(ok("mempool", "list", "--json"))
+    return rid
 
 
 def one_error(res, *fragments, code: int = 1) -> str:
@@ -74,7 +81,8 @@ def one_error(res, *fragments, code: int = 1) -> str:
 
 
 def nothing_pending():
-    assert json.loads(ok("mempool", "list", "--json")) == []
+    """The failed command added nothing to the mempool."""
+    assert json.loads(ok("mempool", "list", "--json")) == _PENDING_AFTER_DEPLOY
 
 
 # --- text that is not UTF-8 (argv bytes decode to lone surrogates) ---------------------------------
@@ -113,7 +121,7 @@ def test_non_utf8_argv_through_the_console_script(tmp_path):
     ispc = Path(sys.executable).with_name("ispc")
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ISPC_")}
     path = [str(site), str(TESTS_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
-    environ.update(PYTHONPATH=os.pathsep.join(path), ISPC_HOME=str(tmp_path / "home"), ISPC_PROOF_MODE="off")
+    environ.update(PYTHONPATH=os.pathsep.join(path), ISPC_HOME=str(tmp_path / "home"), ISPC_PROOF_MODE="off", ISPC_CHAIN_ACCEPT_UNPROVEN="true")
     subprocess.run([str(ispc), "init"], capture_output=True, env=environ, timeout=120, check=True)
     rid = subprocess.run([str(ispc), "deploy", str(tmp_path / "c.testprog")], capture_output=True, env=environ, timeout=120)
     assert rid.returncode == 0, rid.stderr
