@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from ispc_core.node.sqlite import open_database
+from ispc_core.node.sqlite import ensure_schema, open_database
 from ispc_core.proofjobs import codec
 from ispc_core.proofjobs.errors import CorruptJob, UnknownJob
 from ispc_core.proofjobs.model import ProofJob
@@ -104,9 +104,14 @@ class ProofJobStore:
     def __init__(self, home: Path):
         self.path = Path(home) / FILENAME
         self._lock = threading.RLock()
-        self._conn = open_database(self.path, synchronous="FULL")  # job rows must survive power loss too
-        with self._lock:
-            self._conn.executescript(_SCHEMA)
+        # job rows must survive power loss too; an existing store is checked, not replaced (see open_database)
+        self._conn = open_database(self.path, synchronous="FULL", create=True)
+        try:
+            with self._lock:
+                ensure_schema(self._conn, _SCHEMA)
+        except BaseException:
+            self._conn.close()
+            raise
 
     @staticmethod
     def exists(home: Path) -> bool:
