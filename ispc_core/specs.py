@@ -185,6 +185,10 @@ class Limits:
     max_input_bytes: int = 1 << 20
     max_model_bytes: int = 64 << 20
     max_call_depth: int = 0  # reserved for engines that support it
+    #: deploy: largest code section a wasm module may have (compile time grows with it)
+    max_code_bytes: int = 4 << 20
+    #: deploy: most functions a wasm module may define
+    max_functions: int = 10_000
 
     def tighten(self, other: "Limits") -> "Limits":
         """The element-wise minimum of two limit sets (the stricter wins)."""

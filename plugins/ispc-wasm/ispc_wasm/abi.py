@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
+import attrs
 from wasmtime import FuncType, ValType
 
 from ispc_core.errors import HostCallError, ProgramTrap
@@ -89,14 +90,48 @@ def functype(params: Sequence[str], results: Sequence[str]) -> FuncType:
     return FuncType(_valtypes(params), _valtypes(results))
 
 
+@attrs.frozen
+class BufferNeeds:
+    """Which guest exports a module's imports need; each names the first import that needs it ('' if none)."""
+
+    #: an import passes or returns guest buffers, so ``memory`` must be exported
+    memory: str = ""
+    #: an import returns bytes/str, so the host must call ``ispc_alloc``
+    allocator: str = ""
+
+
+def buffer_needs(import_names: Iterable[str], host_functions: Sequence[HostFunction]) -> BufferNeeds:
+    """What a module importing ``ispc.<name>`` for each of ``import_names`` must export.
+
+    A pure module — one that imports only ``i64`` host functions, or nothing —
+    needs neither ``memory`` nor ``ispc_alloc``.
+    """
+    by_import = {fn.import_name: fn for fn in host_functions}
+    memory = allocator = ""
+    for name in sorted(set(import_names)):
+        fn = by_import.get(name)
+        if fn is None:
+            if name == "abort" and not memory:
+                memory = "ispc.abort"
+            continue
+        returns_buffer = fn.returns in ("bytes", "str")
+        if returns_buffer and not allocator:
+            allocator = f"ispc.{name}"
+        if (returns_buffer or any(p.type != "i64" for p in fn.params)) and not memory:
+            memory = f"ispc.{name}"
+    return BufferNeeds(memory=memory, allocator=allocator)
+
+
 class CallState:
     """The running call, as seen by host callbacks on this thread.
 
     ``error`` keeps the first exception raised inside a callback, so the
     engine re-raises that very object instead of wasmtime's generic trap.
+    ``where`` names guest code the host entered on the guest's behalf
+    (the start function, ``ispc_alloc``) while it runs, for error messages.
     """
 
-    __slots__ = ("host", "memory", "alloc", "max_input", "error", "function")
+    __slots__ = ("host", "memory", "alloc", "max_input", "error", "function", "where")
 
     def __init__(self, host: Any, max_input: int, function: str) -> None:
         self.host = host
@@ -105,6 +140,7 @@ class CallState:
         self.max_input = max_input
         self.error: BaseException | None = None
         self.function = function
+        self.where = ""
 
 
 _local = threading.local()
@@ -155,7 +191,23 @@ def _write(st: CallState, caller: Any, fname: str, data: bytes) -> int:
         return 0
     if n > _U32:
         raise HostCallError(f"{fname}: result of {n} bytes does not fit a 32-bit length", function=fname, argument="result")
-    ptr = st.alloc(caller, n) & _U32
+    if st.alloc is None or st.memory is None:
+        when = "from the start function, before the module's exports exist" if st.where else "by a module without an allocator"
+        raise HostCallError(
+            f"{fname}: returns bytes, but was called {when}: the host cannot call {ALLOCATOR_EXPORT}",
+            function=fname,
+            argument="result",
+        )
+    if st.where:
+        raise HostCallError(
+            f"{fname}: returns bytes, but was called {st.where}: {ALLOCATOR_EXPORT} must not call "
+            f"host functions that return bytes",
+            function=fname,
+            argument="result",
+        )
+    st.where = f"in {ALLOCATOR_EXPORT}({n}) called by the host for {fname}"
+    ptr = st.alloc(caller, n) & _U32  # a trap in here propagates with st.where still naming it
+    st.where = ""
     mem = st.memory
     size = mem.data_len(caller)
     if ptr == 0 or ptr + n > size:

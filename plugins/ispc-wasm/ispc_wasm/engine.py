@@ -11,7 +11,13 @@
   calls run.
 * Host functions are imports ``ispc.<import_name>`` (see :mod:`ispc_wasm.abi`);
   an ispc error raised inside one surfaces from :meth:`WasmEngine.execute` as
-  that same exception object.
+  that same exception object. Every other failure — in the export, the start
+  function, or ``ispc_alloc`` re-entered by the host — is mapped by
+  :mod:`ispc_wasm.traps`, and the fuel it consumed is charged to the meter.
+* Before compiling, the module's code size and function count are checked
+  against ``limits.max_code_bytes`` and ``limits.max_functions``
+  (:mod:`ispc_wasm.modinfo`): compile time grows with both, and wasmtime's
+  compilation cannot be interrupted.
 """
 
 from __future__ import annotations
@@ -28,11 +34,12 @@ from typing import Any, Sequence
 
 import attrs
 import wasmtime
-from wasmtime import Config, Linker, Module, Store, Trap, TrapCode, WasmtimeError
+from wasmtime import Config, Linker, Module, Store, WasmtimeError
 
 from ispc_core import errors
-from ispc_core.specs import EngineCall, EngineResult, FunctionSignature, HostFunction, ResourceInfo
-from ispc_wasm import abi
+from ispc_core.specs import EngineCall, EngineResult, FunctionSignature, HostFunction, Limits, ResourceInfo
+from ispc_wasm import abi, modinfo, traps
+from ispc_wasm.traps import trap_text as _trap_text
 
 PAGE_SIZE = 65536
 _INT_TYPES = ("i32", "i64")
@@ -128,6 +135,8 @@ class CompiledModule:
     module: Module
     exports: dict[str, FunctionSignature]
     min_pages: int
+    #: whether instantiation runs a start function
+    has_start: bool = False
     #: InstancePre per host-function set (key of :class:`_LinkerEntry`)
     pre: dict[tuple, Any] = attrs.field(factory=dict)
 
@@ -147,33 +156,21 @@ def _describe(sig: FunctionSignature) -> str:
     return f"{sig.name}({', '.join(sig.params)}) -> {res}"
 
 
-def _trap_text(exc: BaseException) -> str:
-    """The useful line of a wasmtime trap/error message (without the backtrace)."""
-    text = getattr(exc, "message", None) or str(exc)
-    lines = [ln.strip() for ln in str(text).splitlines() if ln.strip()]
-    for ln in reversed(lines):
-        if ln.startswith("wasm trap:"):
-            while ln.startswith("wasm trap:"):
-                ln = ln[len("wasm trap:") :].strip()
-            return ln
-    if "Caused by:" in lines:
-        after = lines[lines.index("Caused by:") + 1 :]
-        if after:
-            return after[-1].lstrip("0123456789: ")
-    return lines[0] if lines else type(exc).__name__
-
-
 class WasmEngine:
     """The ispc engine for WebAssembly resources (kind ``wasm``).
 
     ``cache_dir`` (optional) holds serialized compiled modules; ``tick_ms`` is
     the epoch period, which bounds how late past its deadline a runaway
-    program is stopped.
+    program is stopped; ``limits`` (the node's configured limits) gives
+    ``max_code_bytes`` and ``max_functions``, checked before compiling.
     """
 
     kind = "wasm"
 
-    def __init__(self, cache_dir: str | os.PathLike | None = None, *, tick_ms: float = 2.0) -> None:
+    def __init__(
+        self, cache_dir: str | os.PathLike | None = None, *, tick_ms: float = 2.0, limits: Limits | None = None
+    ) -> None:
+        self.limits = limits if limits is not None else Limits()
         self.config_tag = _CONFIG_TAG
         self.engine = wasmtime.Engine(make_config())
         self.tick_ms = tick_ms
@@ -190,16 +187,21 @@ class WasmEngine:
     def validate(self, code: bytes, host_functions: Sequence[HostFunction]) -> ResourceInfo:
         """Check a contract at deploy time and compile it into the caches.
 
-        The module must parse, import only ``ispc.<import_name>`` of the given
-        host functions (or an ABI-internal import) with the ABI signature, and
-        export ``memory`` and ``ispc_alloc(i32) -> i32``. Raises
+        The module must stay within ``max_code_bytes`` and ``max_functions``
+        (:class:`~ispc_core.errors.CompileLimitExceeded` naming the limit),
+        parse, and import only ``ispc.<import_name>`` of the given host
+        functions (or an ABI-internal import) with the ABI signature. It must
+        export ``memory`` when it imports anything that passes guest buffers
+        (a ``bytes``/``str`` parameter or result, or ``abort``), and the
+        allocator ``ispc_alloc(i32) -> i32`` when it imports a host function
+        that returns ``bytes`` or ``str``. Raises
         :class:`~ispc_core.errors.DeployError` naming every problem.
         """
         code = bytes(code)
         resource_id = hashlib.sha256(code).digest()
         module = self._compile_cached(resource_id, code, deploy=True)
-        self._check_imports(module, host_functions)
-        compiled = self._inspect(module)
+        needs = self._check_imports(module, host_functions)
+        compiled = self._inspect(module, code, needs)
         with self._lock:
             self._modules.setdefault(resource_id, compiled)
         return ResourceInfo(
@@ -213,7 +215,8 @@ class WasmEngine:
             },
         )
 
-    def _check_imports(self, module: Module, host_functions: Sequence[HostFunction]) -> None:
+    def _check_imports(self, module: Module, host_functions: Sequence[HostFunction]) -> abi.BufferNeeds:
+        """Check every import against the ABI; return which guest exports the imports need."""
         expected: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = dict(abi.ABI_IMPORTS)
         for fn in host_functions:
             expected[fn.import_name] = abi.import_signature(fn)
@@ -243,11 +246,13 @@ class WasmEngine:
             problems.append("import signature mismatch: " + "; ".join(mismatched))
         if problems:
             raise errors.DeployError("wasm resource refused: " + "; ".join(problems))
+        return abi.buffer_needs({imp.name for imp in module.imports}, host_functions)
 
-    def _inspect(self, module: Module) -> CompiledModule:
+    def _inspect(self, module: Module, code: bytes, needs: abi.BufferNeeds | None = None) -> CompiledModule:
+        """Exports, allocator and memory of a compiled module; ``needs`` (at deploy) says which are required."""
         exports: dict[str, FunctionSignature] = {}
         memory_type = None
-        alloc_ok = False
+        alloc_ok = alloc_present = False
         for exp in module.exports:
             ty = exp.type
             if exp.name == abi.MEMORY_EXPORT and isinstance(ty, wasmtime.MemoryType):
@@ -257,18 +262,26 @@ class WasmEngine:
                 continue
             sig = FunctionSignature(exp.name, _sig_names(ty.params), _sig_names(ty.results))
             if exp.name == abi.ALLOCATOR_EXPORT:
+                alloc_present = True
                 alloc_ok = sig.params == ("i32",) and sig.results == ("i32",)
                 continue
             if all(t in _INT_TYPES for t in sig.params + sig.results):
                 exports[exp.name] = sig
         problems = []
-        if memory_type is None:
-            problems.append(f"it does not export its linear memory as {abi.MEMORY_EXPORT!r}")
-        if not alloc_ok:
-            problems.append(f"it does not export the allocator {abi.ALLOCATOR_EXPORT}(i32) -> i32")
+        if needs is not None:
+            if memory_type is None and needs.memory:
+                problems.append(
+                    f"it does not export its linear memory as {abi.MEMORY_EXPORT!r} "
+                    f"(needed because it imports {needs.memory})"
+                )
+            if not alloc_ok and (needs.allocator or alloc_present):
+                why = f"needed because it imports {needs.allocator}, which returns bytes" if needs.allocator else "wrong signature"
+                problems.append(f"it does not export the allocator {abi.ALLOCATOR_EXPORT}(i32) -> i32 ({why})")
         if problems:
             raise errors.DeployError("wasm resource refused: " + "; ".join(problems))
-        return CompiledModule(module=module, exports=exports, min_pages=memory_type.limits.min)
+        shape = modinfo.scan(code)
+        min_pages = memory_type.limits.min if memory_type is not None else shape.memory_min_pages
+        return CompiledModule(module=module, exports=exports, min_pages=min_pages, has_start=shape.has_start)
 
     # ------------------------------------------------------------------ caches
 
@@ -295,6 +308,7 @@ class WasmEngine:
                     path.unlink()
                 except OSError:
                     pass
+        modinfo.check_compile_limits(modinfo.scan(code), self.limits.max_code_bytes, self.limits.max_functions)
         try:
             module = Module(self.engine, code)
         except WasmtimeError as exc:
@@ -321,7 +335,7 @@ class WasmEngine:
         if compiled is not None:
             return compiled
         module = self._compile_cached(resource_id, code)
-        compiled = self._inspect(module)
+        compiled = self._inspect(module, code)
         with self._lock:
             return self._modules.setdefault(resource_id, compiled)
 
@@ -427,62 +441,34 @@ class WasmEngine:
         self._ticker.acquire()
         try:
             try:
+                state.where = "in the start function" if compiled.has_start else ""
                 instance = pre.instantiate(store)
+                state.where = ""
                 exports = instance.exports(store)
-                state.memory = exports[abi.MEMORY_EXPORT]
-                state.alloc = exports[abi.ALLOCATOR_EXPORT]
+                state.memory = exports.get(abi.MEMORY_EXPORT)
+                state.alloc = exports.get(abi.ALLOCATOR_EXPORT)
                 raw = exports[call.function](store, *args)
-            except BaseException as exc:  # noqa: BLE001 - mapped to a typed error below
-                self._raise_typed(exc, state, store, call, limits, meter)
-                raise  # unreachable: _raise_typed always raises
+            except BaseException as exc:  # noqa: BLE001 - mapped to a typed error
+                raise traps.typed_error(exc, state, call.function, meter, self._consumed(store, limits)) from None
         finally:
             self._ticker.release()
             abi.set_state(prev)
-            try:
-                fuel_used = limits.fuel - store.get_fuel()
-            except WasmtimeError:  # pragma: no cover
-                fuel_used = limits.fuel
-            meter.fuel_used = fuel_used
+        meter.charge_fuel(self._consumed(store, limits), where=f"in {call.function}")
         if raw is None:
             values: tuple = ()
         elif isinstance(raw, list):
             values = tuple(raw)
         else:
             values = (raw,)
-        return EngineResult(values=values, usage={"fuel_used": fuel_used, "host_calls": meter.host_calls})
+        return EngineResult(values=values, usage={"fuel_used": meter.fuel_used, "host_calls": meter.host_calls})
 
-    def _raise_typed(self, exc: BaseException, state: abi.CallState, store: Store, call: EngineCall, limits, meter) -> None:
-        """Turn whatever left wasmtime into the typed ispc error it stands for, and raise it."""
-        if state.error is not None:
-            # The original exception raised in a host callback (HostCallError, a
-            # LimitExceeded, InsufficientFunds, ProgramTrap from abort, ...).
-            raise state.error
-        if isinstance(exc, errors.IspcError):
-            raise exc
-        if not isinstance(exc, (Trap, WasmtimeError)):
-            raise exc
-        code = getattr(exc, "trap_code", None)
-        text = _trap_text(exc)
-        if code is TrapCode.OUT_OF_FUEL or "all fuel consumed" in text:
-            raise errors.OutOfFuel(
-                f"{call.function}: out of fuel ({limits.fuel} of {limits.fuel} used)",
-                used=limits.fuel,
-                allowed=limits.fuel,
-            ) from None
-        if code is TrapCode.INTERRUPT or "interrupt" in text:
-            used = int((time.monotonic() - meter.started) * 1000)
-            raise errors.DeadlineExceeded(
-                f"{call.function}: wall-clock limit of {limits.wall_time_ms} ms exceeded ({used} ms used); program interrupted",
-                used=used,
-                allowed=limits.wall_time_ms,
-            ) from None
-        if code is None and "memory" in text and ("limit" in text or "exceed" in text or "minimum" in text):
-            raise errors.MemoryLimitExceeded(
-                f"{call.function}: instantiation refused by the memory limit of {limits.memory_pages} pages: {text}",
-                used=limits.memory_pages,
-                allowed=limits.memory_pages,
-            ) from None
-        raise errors.ProgramTrap(f"{call.function}: wasm trap: {text}") from None
+    @staticmethod
+    def _consumed(store: Store, limits: Limits) -> int:
+        """Fuel the guest consumed in ``store`` (which started with ``limits.fuel``)."""
+        try:
+            return limits.fuel - store.get_fuel()
+        except WasmtimeError:  # pragma: no cover
+            return limits.fuel
 
     def close(self) -> None:
         """Stop the epoch thread and drop the caches."""

@@ -7,7 +7,8 @@ from ispc_core.specs import EngineServices, EngineSpec
 
 
 def _factory(services: EngineServices):
-    """Build the node's wasm engine, caching compiled modules under ``services.cache_dir``."""
+    """Build the node's wasm engine: compiled modules cached under ``services.cache_dir``,
+    compile limits (``max_code_bytes``, ``max_functions``) from the node's ``[limits]``."""
     from ispc_wasm.engine import WasmEngine
 
     cache_dir = services.cache_dir
@@ -15,7 +16,8 @@ def _factory(services: EngineServices):
         from pathlib import Path
 
         cache_dir = Path(cache_dir) / "wasm"
-    return WasmEngine(cache_dir=cache_dir)
+    limits = getattr(getattr(services, "config", None), "limits", None)
+    return WasmEngine(cache_dir=cache_dir, limits=limits)
 
 
 @hookimpl

@@ -85,9 +85,11 @@ def test_import_signature_mismatch_is_refused(engine, host_functions):
         engine.validate(code, host_functions)
 
 
-def test_missing_memory_or_allocator_is_refused(engine, host_functions):
-    with pytest.raises(errors.DeployError, match="memory.*ispc_alloc"):
-        engine.validate(wat('(module (func (export "f")))'), host_functions)
+def test_missing_memory_or_allocator_is_refused_when_an_import_needs_them(engine, host_functions):
+    # env.caller returns bytes: the host needs the guest's memory and allocator to hand them over
+    code = wat('(module (import "ispc" "env_caller" (func (result i64))) (func (export "f")))')
+    with pytest.raises(errors.DeployError, match="memory.*ispc.env_caller.*ispc_alloc.*ispc.env_caller, which returns bytes"):
+        engine.validate(code, host_functions)
 
 
 def test_garbage_is_refused(engine, host_functions):
