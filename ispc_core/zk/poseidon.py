@@ -164,7 +164,11 @@ def poseidon_params(curve: str, t: int) -> PoseidonParams:
     return PoseidonParams(f, t, FULL_ROUNDS, rp, tuple(C), M)
 
 
+_native.use_params(poseidon_params)  # the C extension's constants come from here
+
 # ------------------------------------------------------------- native
+
+
 def poseidon_permutation_reference(curve: str, state: Sequence[int]) -> list[int]:
     """The Poseidon permutation, written as the paper reads (the reference for :func:`poseidon_permutation`)."""
     prm = poseidon_params(curve, len(state))

@@ -6,7 +6,8 @@ permutation. ``IMPORT_ERROR`` holds the reason.
 
 The C code runs the optimized Poseidon schedule (sparse partial rounds,
 :mod:`._opt`) in Montgomery arithmetic on 52-bit limbs; the constants are computed from
-:func:`ispc_core.zk.poseidon.poseidon_params` once per ``(curve, t)`` and kept in
+:func:`ispc_core.zk.poseidon.poseidon_params` (which that module hands over with
+:func:`use_params`, so this package never imports it back) once per ``(curve, t)`` and kept in
 a capsule. Results equal :func:`ispc_core.zk.poseidon.poseidon_permutation_reference`
 (inputs are reduced mod r, as the Python version does).
 """
@@ -25,16 +26,24 @@ else:
 
 AVAILABLE = _poseidon is not None
 
-__all__ = ["AVAILABLE", "IMPORT_ERROR", "context", "permutation", "sponge"]
+__all__ = ["AVAILABLE", "IMPORT_ERROR", "context", "permutation", "sponge", "use_params"]
 
 _CONTEXTS: dict = {}
+_PARAMS = None  # the parameter source, set by ispc_core.zk.poseidon through use_params()
+
+
+def use_params(source) -> None:
+    """Set where round constants come from: ``source(curve, t) -> PoseidonParams`` (called by ``ispc_core.zk.poseidon``)."""
+    global _PARAMS
+    _PARAMS = source
 
 
 def _make_context(curve: str, t: int):
-    from ..poseidon import poseidon_params
     from ._opt import optimized_constants
 
-    prm = poseidon_params(curve, t)  # validates curve and t (UnknownCurve / CircuitError)
+    if _PARAMS is None:
+        raise ImportError("native Poseidon: no parameter source (import ispc_core.zk.poseidon first)")
+    prm = _PARAMS(curve, t)  # validates curve and t (UnknownCurve / CircuitError)
     k = optimized_constants(prm)
     return _poseidon.make_context(
         prm.field.modulus,
