@@ -46,7 +46,7 @@ def manager(tmp_path):
     oracle = coincurve.PrivateKey(bytes.fromhex(ORACLE_KEY_HEX)).public_key.format(compressed=True).hex()
     m = coordinator.Manager.open(
         tmp_path / "node",
-        overrides={"proof.mode": "off", "evidence.oracle_keys": [oracle], "limits.fuel": 1 << 50},
+        overrides={"proof.mode": "off", "chain.accept_unproven": True, "evidence.oracle_keys": [oracle], "limits.fuel": 1 << 50},
         plugins=[TightLimits()],
     )
     yield m
@@ -69,7 +69,10 @@ def test_token_transfer_end_to_end(manager):
     assert res.values == (0,)
     assert res.events == (("transfer", bob + (250).to_bytes(8, "little")),)
     assert res.usage["fuel_used"] > 0 and res.usage["host_calls"] == 4
-    assert len(manager.node.mempool) == 1
+    pending = dict(manager.node.mempool.list())
+    assert len(pending) == 2 and res.tx_id in pending  # the on-chain deploy and the call
+    assert any(o.WhichOneof("content") == "resource" and o.resource.resource_id == rid
+               for tx in pending.values() for o in tx.outputs)
     manager.mine()
     assert manager.balance("bob") == 250 and manager.balance("alice") == alice_before - 250
     assert manager.call(_req(rid, "balance", input_data=bob)).values == (250,)

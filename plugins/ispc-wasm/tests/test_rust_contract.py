@@ -29,7 +29,7 @@ ABI_IMPORTS = {
 
 @pytest.fixture
 def manager(tmp_path):
-    m = coordinator.Manager.open(tmp_path / "node", overrides={"proof.mode": "off"})
+    m = coordinator.Manager.open(tmp_path / "node", overrides={"proof.mode": "off", "chain.accept_unproven": True})
     yield m
     m.close()
 
