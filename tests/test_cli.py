@@ -46,7 +46,7 @@ def make_engine_distribution(root: Path) -> Path:
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    """A CLI environment: the test engine installed, proofs off, a fresh node home."""
+    """A CLI environment: the test engine installed, proofs off, a node home made by ``ispc init``."""
     for var in ("ISPC_STRICT_PLUGINS", "ISPC_LOAD_PLUGINS", "ISPC_DISABLE_PLUGINS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.syspath_prepend(str(make_engine_distribution(tmp_path / "site")))
@@ -54,6 +54,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("ISPC_PROOF_MODE", "off")
     prog = tmp_path / "contract.testprog"
     prog.write_bytes(program(PROGRAM))
+    run("init")  # the only command that creates a chain
     return tmp_path
 
 
@@ -91,19 +92,19 @@ def assert_one_error_line(result, *fragments):
 
 
 def test_init_creates_config_keys_and_genesis(env):
-    result = run("init")
-    home = env / "home"
+    home = env / "fresh"
+    result = run("--home", str(home), "init")
     assert (home / "ispc.toml").is_file()
     assert "node home ready: chain ispc-dev, height 0" in result.stdout
     for key in ("alice", "bob", "node"):
         assert f"key {key}: " in result.stdout
     assert "balance 1000000" in result.stdout
     assert tomllib.loads((home / "ispc.toml").read_text()) == tomllib.loads(default_toml())
-    # a second init keeps an edited config, --force rewrites it
+    # a second init refuses the existing chain and keeps an edited config; --force rewrites both
     (home / "ispc.toml").write_text("[limits]\nfuel = 5\n")
-    assert "already exists" in run("init").stdout
+    assert_one_error_line(run("--home", str(home), "init", ok=False), "already has a chain", "--force")
     assert (home / "ispc.toml").read_text() == "[limits]\nfuel = 5\n"
-    assert "already exists" not in run("init", "--force").stdout
+    assert "already exists" not in run("--home", str(home), "init", "--force").stdout
     assert (home / "ispc.toml").read_text() == default_toml()
 
 
@@ -234,7 +235,7 @@ def test_unknown_transaction_and_key(env):
 
 def test_bad_configuration_is_one_error_line(env, monkeypatch):
     monkeypatch.setenv("ISPC_PROOF_MDOE", "off")  # unknown env vars are ignored ...
-    run("init")
+    run("mempool", "list")
     (env / "home" / "ispc.toml").write_text('[proof]\nmdoe = "off"\n')  # ... unknown file keys are not
     assert_one_error_line(run("mempool", "list", ok=False), "proof.mdoe")
     assert_one_error_line(run("plugins", "list", ok=False), "proof.mdoe")

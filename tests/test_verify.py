@@ -150,6 +150,7 @@ def test_cli_verify_and_tx_export(tmp_path, monkeypatch):
     home = tmp_path / "h"
     runner = CliRunner()
     monkeypatch.setenv("ISPC_PROOF_MODE", "off")
+    assert runner.invoke(main, ["--home", str(home), "init"]).exit_code == 0
     dep = runner.invoke(main, ["--home", str(home), "deploy", str(Path(__file__).parents[1] / "contracts" / "token.wasm")])
     if dep.exit_code != 0:
         pytest.fail(f"deploying the token contract failed (is ispc-wasm installed?): {dep.output}")

@@ -16,17 +16,19 @@ def hexstr(b: bytes | None) -> str | None:
     return None if b is None else b.hex()
 
 
-def open_node(ctx: click.Context, **extra):
+def open_node(ctx: click.Context, *, create: bool = False, repair: bool = False, **extra):
     """The :class:`~ispc_core.coordinator.Manager` of the node home given by the global options.
 
-    ``extra`` are configuration overrides on top of ``--set`` and friends.
+    ``extra`` are configuration overrides on top of ``--set`` and friends. A home
+    without a chain is refused unless ``create`` (only ``ispc init`` passes it,
+    with ``repair``; see :meth:`Manager.open`).
     """
     from ispc_core.coordinator import Manager
 
     obj = ctx.find_root().ensure_object(dict)
     overrides = dict(obj.get("overrides", {}))
     overrides.update(extra)
-    return Manager.open(obj.get("home"), overrides=overrides)
+    return Manager.open(obj.get("home"), overrides=overrides, create=create, repair=repair)
 
 
 def emit(data: Any, as_json: bool, text: str) -> None:

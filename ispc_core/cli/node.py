@@ -10,20 +10,24 @@ from ispc_core.cli.common import open_node
 
 
 @click.command()
-@click.option("--force", is_flag=True, help="overwrite an existing ispc.toml")
+@click.option("--force", is_flag=True, help="start a new chain even over an existing one (moved aside) and rewrite ispc.toml")
 @click.pass_context
 def init(ctx: click.Context, force: bool) -> None:
-    """Create the node home: ispc.toml, keys, genesis ledger."""
+    """Create the node home: ispc.toml, keys, genesis ledger (the only command that creates a chain)."""
     from ispc_core.config import CONFIG_FILE, default_toml, resolve_home
+    from ispc_core.node.files import prepare_init
 
     home = resolve_home(ctx.obj.get("home"))
+    moved = prepare_init(home, force=force)  # an existing chain is refused without --force
+    if moved is not None:
+        click.echo(f"moved the old databases to {moved}")
     home.mkdir(parents=True, exist_ok=True)
     path = home / CONFIG_FILE
     if path.exists() and not force:
         click.echo(f"{CONFIG_FILE} already exists in the node home; keeping it")
     else:
         path.write_text(default_toml(), "utf-8")
-    with open_node(ctx) as m:
+    with open_node(ctx, create=True, repair=True) as m:
         snap = m.node.ledger.snapshot()
         click.echo(f"node home ready: chain {m.config.node.chain_id}, height {snap.height}")
         for key in m.node.keys.list():

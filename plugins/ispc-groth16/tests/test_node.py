@@ -25,6 +25,7 @@ def run(*args, ok=True):
 
 def call_token(home: Path, curve: str) -> tuple[str, pb.Transaction]:
     common = ("--home", home, "--proof-mode", "sync", "--scheme", "groth16", "--curve", curve)
+    run(*common, "init")
     dep = run(*common, "deploy", TOKEN, ok=False)
     if dep.exit_code != 0:
         pytest.fail(f"deploying the token contract failed (is ispc-wasm installed?): {dep.output}")
