@@ -2,7 +2,10 @@
 
 ``ispc setup [--circuit contract_execution] [--capacity N] [--scheme groth16] [--curve bn254]``
 makes the keys in ``<home>/zkkeys`` with a progress bar; an existing key for the
-same constraint system is kept.
+same constraint system is kept. For Groth16 that is a (development) setup; for
+PLONK the keys are *derived* from the node's SRS — the explicit step a verifying
+node takes ahead of time, since verification never derives keys for a
+transaction's unknown key hash.
 """
 
 from __future__ import annotations
@@ -46,14 +49,21 @@ def setup(ctx, circuit, capacity, scheme, curve, force) -> None:
         keystore = m.config.home / "zkkeys"
         keystore.mkdir(parents=True, exist_ok=True)
         prover = spec.factory(ProverServices(home=m.config.home, config=m.config, keystore_dir=keystore))
-        if not callable(getattr(prover, "setup", None)):
+        setup_fn = getattr(prover, "setup", None)
+        derive_fn = getattr(prover, "keys", None)  # PLONK: derive from the SRS and the circuit
+        if not callable(setup_fn) and not callable(derive_fn):
             raise NotProvided(f"prover {scheme!r} makes its keys on first use; it has no setup step")
         for cap in caps:
             cid = mod.circuit_id(cap)
             click.echo(f"compiling {cid} on {curve} …")
             r1cs = mod.compiled(cap, curve)
-            with stage_progress(f"{scheme} setup {cid} ({len(r1cs.constraints)} constraints)", 7) as progress:
-                vk_hash = prover.setup(cid, r1cs, curve, progress=progress, force=force)
+            if callable(setup_fn):
+                with stage_progress(f"{scheme} setup {cid} ({len(r1cs.constraints)} constraints)", 7) as progress:
+                    vk_hash = setup_fn(cid, r1cs, curve, progress=progress, force=force)
+            else:
+                click.echo(f"{scheme}: deriving the keys of {cid} from the SRS …", err=True)
+                _, meta = derive_fn(cid, r1cs, curve)
+                vk_hash = bytes.fromhex(meta["verification_key_hash"])
             click.echo(f"{cid} {scheme}/{curve}: verification key {vk_hash.hex()} in {keystore}")
 
 
