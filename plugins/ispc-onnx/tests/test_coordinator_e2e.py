@@ -7,6 +7,7 @@ import pytest
 
 from ispc_core.context import CallRequest
 from ispc_core.errors import DeadlineExceeded, InvalidArguments, OversizedInput
+from ispc_core.journal import encode_arg
 
 from ispc_onnx import tensorcodec
 
@@ -15,7 +16,7 @@ coordinator = pytest.importorskip("ispc_core.coordinator")
 
 @pytest.fixture
 def node(tmp_path):
-    overrides = {"proof.mode": "off", "limits.max_input_bytes": str(4 << 20), "limits.wall_time_ms": "2000"}
+    overrides = {"proof.mode": "off", "chain.accept_unproven": True, "limits.max_input_bytes": str(4 << 20), "limits.wall_time_ms": "2000"}
     with coordinator.Manager.open(tmp_path / "home", overrides=overrides) as manager:
         yield manager
 
@@ -39,12 +40,19 @@ def test_call_builds_a_transaction_bound_to_the_outputs(node, build, mlp_x):
     (state,) = _state_outputs(result.transaction)
     assert state.execution_result_hash == result.execution_result_hash != b""
     assert result.transaction.execution.execution_result_hash == result.execution_result_hash
-    assert state.metadata["engine"] == "onnx"
-    assert state.metadata["model_id"] == deployed.resource_id.hex()
-    assert state.metadata["opset"] == "17"
-    assert state.metadata["input_shapes"] == '{"x": [1, 16]}'
-    assert state.metadata["output_shapes"] == '{"y": [1, 8]}'
-    assert result.tx_id and len(node.node.mempool) == 1
+    # the signed call record names the model and carries the input; the journal the outputs it returned
+    ex = result.transaction.execution
+    assert ex.resource_id == deployed.resource_id and ex.function == "run"
+    assert [(v.name, v.value) for v in ex.named_inputs] == [("x", encode_arg(mlp_x))]
+    assert ex.return_values == [encode_arg(("y", y))]
+    assert [e.function for e in ex.journal][-1] == "result.set" and ex.journal[-1].args
+    assert tensorcodec.decode_tensors(ex.return_data)[0][1].shape == (1, 8)
+    # no unsigned metadata (engine, shapes, usage) in the transaction: only the receipt marker
+    assert dict(state.metadata) == {"receipt": "1"}
+    pending = dict(node.node.mempool.list())  # the on-chain deploy and the call
+    assert result.tx_id in pending and len(pending) == 2
+    assert [o.resource.resource_id for tx in pending.values() for o in tx.outputs
+            if o.WhichOneof("content") == "resource"] == [deployed.resource_id]
 
 
 def test_result_hash_follows_the_values(node, build, mlp_x):
@@ -88,7 +96,7 @@ def test_errors_write_nothing(node, build, named, error):
 
 
 def test_deadline_through_the_coordinator_writes_nothing(tmp_path, build):
-    overrides = {"proof.mode": "off", "limits.max_input_bytes": str(4 << 20), "limits.wall_time_ms": "300"}
+    overrides = {"proof.mode": "off", "chain.accept_unproven": True, "limits.max_input_bytes": str(4 << 20), "limits.wall_time_ms": "300"}
     with coordinator.Manager.open(tmp_path / "slow", overrides=overrides) as node:
         rid = node.deploy(build.slow_model(), kind="onnx").resource_id
         before = _snapshot(node)
@@ -98,7 +106,7 @@ def test_deadline_through_the_coordinator_writes_nothing(tmp_path, build):
 
 
 def test_nonfinite_policy_from_node_configuration(tmp_path, build):
-    overrides = {"proof.mode": "off", "plugin.onnx.allow_nonfinite": "true"}
+    overrides = {"proof.mode": "off", "chain.accept_unproven": True, "plugin.onnx.allow_nonfinite": "true"}
     with coordinator.Manager.open(tmp_path / "lenient", overrides=overrides) as node:
         rid = node.deploy(build.examples / "mlp.onnx").resource_id
         x = np.zeros((1, 16), np.float32)
