@@ -139,6 +139,14 @@ def block_hash(prev_hash: bytes, height: int, time: int, tx_ids: list[bytes]) ->
 _output_kind = output_kind
 
 
+def _stored_output(path: Path, key: str, raw: object) -> pb.TxOutput:
+    """A stored ``utxos.raw_output`` (``DatabaseCorrupt`` naming the ledger and the output if it is damaged)."""
+    try:
+        return parse_stored(pb.TxOutput, raw)
+    except BadRow as bad:
+        raise corrupt_row(path, f"output {key}", bad.why, remedy(LEDGER)) from None
+
+
 class _ConnReader:
     """The :class:`~ispc_core.node.rules.ChainReader` of one open SQLite connection."""
 
@@ -147,7 +155,7 @@ class _ConnReader:
 
     def unspent_output(self, key: str) -> pb.TxOutput | None:
         row = self.conn.execute("SELECT raw_output FROM utxos WHERE outpoint = ? AND spent_in IS NULL", (key,)).fetchone()
-        return None if row is None else pb.TxOutput.FromString(row[0])
+        return None if row is None else _stored_output(self.conn.path, key, row[0])
 
     def has_tx(self, tx_id: bytes) -> bool:
         return self.conn.execute("SELECT 1 FROM transactions WHERE id = ?", (bytes(tx_id),)).fetchone() is not None
@@ -311,10 +319,7 @@ class Ledger:
     def _utxo(self, row) -> Utxo:
         """A ``utxos`` row as a :class:`Utxo` (``DatabaseCorrupt`` naming the output if it is damaged)."""
         tx_id_, idx, raw, native = row
-        try:
-            output = parse_stored(pb.TxOutput, raw)
-        except BadRow as bad:
-            raise corrupt_row(self.path, f"output {bytes(tx_id_).hex()}:{idx}", bad.why, remedy(LEDGER)) from None
+        output = _stored_output(self.path, f"{bytes(tx_id_).hex()}:{idx}", raw)
         return Utxo(outpoint=pb.OutPoint(tx_id=bytes(tx_id_), index=idx), output=output, amount=native)
 
     def utxos_of(self, address: bytes, *, native_only: bool = True) -> list[Utxo]:
@@ -386,7 +391,7 @@ class Ledger:
         """The output at ``"txid:index"`` whether spent or not (None if this chain never created it)."""
         with self._read() as conn:
             row = conn.execute("SELECT raw_output FROM utxos WHERE outpoint = ?", (outpoint_key,)).fetchone()
-        return None if row is None else pb.TxOutput.FromString(row[0])
+        return None if row is None else _stored_output(self.path, outpoint_key, row[0])
 
     def state_version(self, state_id: bytes, version: int) -> StateHead | None:
         """One confirmed version of a state, or None."""
@@ -418,12 +423,12 @@ class Ledger:
         """``(kind, code)`` of a deployed resource (from its deploy transaction), or None."""
         with self._read() as conn:
             row = conn.execute(
-                "SELECT r.kind, t.raw FROM resources r JOIN transactions t ON t.id = r.tx_id WHERE r.resource_id = ?",
+                "SELECT r.kind, t.id, t.raw FROM resources r JOIN transactions t ON t.id = r.tx_id WHERE r.resource_id = ?",
                 (bytes(resource_id),),
             ).fetchone()
         if row is None:
             return None
-        for out in pb.Transaction.FromString(row[1]).outputs:
+        for out in self._decode_tx(row[1], row[2]).outputs:
             if out.WhichOneof("content") == "resource" and out.resource.resource_id == bytes(resource_id):
                 return row[0], bytes(out.resource.code)
         return None
@@ -431,10 +436,10 @@ class Ledger:
     def chain_params(self) -> pb.ChainParams:
         """The chain's rules, as its genesis transaction carries them."""
         with self._read() as conn:
-            row = conn.execute("SELECT raw FROM transactions WHERE height = 0 AND position = 0").fetchone()
+            row = conn.execute("SELECT id, raw FROM transactions WHERE height = 0 AND position = 0").fetchone()
         if row is None:
             raise errors.LedgerError("the ledger has no genesis block yet")
-        return pb.Transaction.FromString(row[0]).chain_params
+        return self._decode_tx(row[0], row[1]).chain_params
 
     # ------------------------------------------------------------------ rules
     def validate(

@@ -117,6 +117,34 @@ def test_a_damaged_utxo_row_names_the_output(home, kit):
         node.close()
 
 
+def test_a_damaged_output_met_while_validating_is_typed(home, kit):
+    node = open_node(kit, home)
+    spend = kit.transfer(node.ledger, kit.alice, kit.bob.address, 1)  # built while the output is intact
+    node.close()
+    sql(home / files.LEDGER, "UPDATE utxos SET raw_output = x'ffff' WHERE owner = ? AND spent_in IS NULL",
+        (kit.alice.address,))
+    node = open_node(kit, home)
+    try:
+        with pytest.raises(errors.DatabaseCorrupt, match=r"ledger\.sqlite .*: output [0-9a-f]{64}:\d+ is damaged"):
+            node.submit(spend)
+        assert len(node.mempool) == 1  # nothing was added
+    finally:
+        node.close()
+
+
+def test_a_damaged_genesis_row_is_typed(home, kit):
+    node = open_node(kit, home)
+    (genesis,) = node.ledger.block(0).tx_ids
+    node.close()
+    sql(home / files.LEDGER, "UPDATE transactions SET raw = x'00ff' WHERE id = ?", (genesis,))
+    node = open_node(kit, home)
+    try:
+        with pytest.raises(errors.DatabaseCorrupt, match=f"transaction {genesis.hex()} is damaged"):
+            node.ledger.chain_params()
+    finally:
+        node.close()
+
+
 def test_a_damaged_mempool_row_is_quarantined_and_reported(tmp_path, kit, caplog):
     home = tmp_path / "home"
     _, pending = make_home(kit, home)
