@@ -8,19 +8,17 @@ from ispc_core import errors
 from ispc_core.node import txcodec
 from ispc_core.node.mempool import Mempool
 
-CONTRACT = b"\xc0" * 32
-
 
 @pytest.fixture
 def pool(tmp_path, ledger):
-    mp = Mempool(tmp_path / "mempool.sqlite", ledger, proofs_required=True)
+    mp = Mempool(tmp_path / "mempool.sqlite", ledger)
     yield mp
     mp.close()
 
 
-def rejected(pool, tx):
+def rejected(pool, tx, **kw):
     with pytest.raises(errors.TransactionRejected) as info:
-        pool.add(tx)
+        pool.add(tx, **kw)
     return info.value.reason
 
 
@@ -53,35 +51,57 @@ def test_duplicate_is_rejected(pool, ledger, kit):
 def test_ledger_rules_apply(pool, ledger, kit):
     assert rejected(pool, kit.transfer(ledger, kit.alice, kit.bob.address, 1, sign=False)) == "missing signature"
     assert rejected(pool, kit.transfer(ledger, kit.alice, kit.bob.address, 5000)) == "outputs exceed inputs"
-    assert rejected(pool, kit.state_tx(ledger, CONTRACT, b"k", b"v", proof=b"")) == "proof missing"
-    assert len(pool) == 0
+    assert rejected(pool, kit.state_tx(ledger, kit.contract, b"k", b"v")) == "unknown resource"
+    kit.deploy(ledger)
+    # an execution the caller did not verify (authorized=False, the default) gets no contract authority
+    assert rejected(pool, kit.state_tx(ledger, kit.contract, b"k", b"v")) == "no contract authority"
+    assert len(pool) == 0 and pool.pending_state_head(txcodec.state_id_for(kit.contract, b"k")) is None
 
 
 def test_state_conflict_with_pending_and_chaining(pool, ledger, kit):
-    v1 = kit.state_tx(ledger, CONTRACT, b"k", b"1")
-    pool.add(v1)
+    kit.deploy(ledger)
+    contract = kit.contract
+    v1 = kit.state_tx(ledger, contract, b"k", b"1")
+    pool.add(v1, authorized=True)
     # another version 1 computed from the ledger head conflicts with the pending one
-    assert rejected(pool, kit.state_tx(ledger, CONTRACT, b"k", b"other")) == "state version conflict"
+    assert rejected(pool, kit.state_tx(ledger, contract, b"k", b"other"), authorized=True) == "state version conflict"
     # version 2 on top of the pending version 1 is accepted
-    sid = txcodec.state_id_for(CONTRACT, b"k")
+    sid = txcodec.state_id_for(contract, b"k")
     from ispc_core.node.ledger import StateHead
     head = StateHead(1, txcodec.state_hash(v1.outputs[0].state), b"1")
     assert pool.pending_state_head(sid) == head
     assert pool.pending_state_head(b"\x00" * 32) is None
-    v2 = kit.state_tx(ledger, CONTRACT, b"k", b"2", overlay_head=head)
-    pool.add(v2)
+    v2 = kit.state_tx(ledger, contract, b"k", b"2", overlay_head=head)
+    assert rejected(pool, v2) == "no contract authority"  # chaining grants no authority either
+    pool.add(v2, authorized=True)
     assert pool.pending_state_head(sid).version == 2
-    ledger.apply_block([tx for _, tx in pool.list()], proofs_required=True)
+    ledger.apply_block([tx for _, tx in pool.list()], authorized=True)
     assert ledger.state_head(sid).value == b"2"
+
+
+def test_pending_deploys(pool, ledger, kit):
+    deploy = kit.deploy_tx()
+    pool.add(deploy)
+    assert pool.pending_resources() == {kit.contract: "test"}
+    assert ledger.resource_kind(kit.contract) is None
+    # the same resource deployed again while the first deploy is pending is a duplicate
+    assert rejected(pool, kit.deploy_tx(deployer=kit.bob)) == "duplicate transaction"
+    # an execution of a resource a pending deploy creates is admitted (with its verification's authority)
+    state = kit.state_tx(ledger, kit.contract, b"k", b"v")
+    pool.add(state, authorized=True)
+    ledger.apply_block([tx for _, tx in pool.list()], authorized=True)
+    assert ledger.resource_kind(kit.contract) == "test"
+    pool.remove([txcodec.tx_id(deploy), txcodec.tx_id(state)])
+    assert pool.pending_resources() == {} and len(pool) == 0
 
 
 def test_persistent_across_reopen(tmp_path, ledger, kit):
     path = tmp_path / "mp.sqlite"
-    mp = Mempool(path, ledger, proofs_required=False)
+    mp = Mempool(path, ledger)
     tx = kit.transfer(ledger, kit.alice, kit.bob.address, 1)
     mp.add(tx)
     mp.close()
-    again = Mempool(path, ledger, proofs_required=False)
+    again = Mempool(path, ledger)
     assert again.list() == [(txcodec.tx_id(tx), tx)]
     assert rejected(again, kit.transfer(ledger, kit.alice, kit.carol.address, 1)) == "double spend"
     again.close()
@@ -105,14 +125,6 @@ def test_concurrent_adds_only_one_spends(pool, ledger, kit):
     for t in threads:
         t.join()
     assert sorted(results) == ["double spend"] * 7 + ["ok"]
-
-
-def test_proof_verifier_hook(tmp_path, ledger, kit):
-    mp = Mempool(tmp_path / "v.sqlite", ledger, proofs_required=True,
-                 proof_verifier=lambda tx, state: state.zk_proof.proof == b"good")
-    assert rejected(mp, kit.state_tx(ledger, CONTRACT, b"k", b"v", proof=b"bad")) == "proof invalid"
-    mp.add(kit.state_tx(ledger, CONTRACT, b"k", b"v", proof=b"good"))
-    mp.close()
 
 
 def test_bad_input_is_typed(pool):

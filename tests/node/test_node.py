@@ -1,16 +1,16 @@
-"""Node: home layout, node key, mining."""
+"""Node: home layout, node key, chain rules in the genesis, verification before admission, mining."""
 
 import logging
 import os
 import stat
+import threading
 
 import pytest
 
 from ispc_core import errors
 from ispc_core.node import txcodec
 from ispc_core.node.node import Node
-
-CONTRACT = b"\xc0" * 32
+from ispc_core.proto import transaction_pb2 as pb
 
 
 def test_home_layout_and_node_key(tmp_path, node, kit):
@@ -25,15 +25,19 @@ def test_home_layout_and_node_key(tmp_path, node, kit):
 
 def test_mine_moves_mempool_into_a_block(node, kit):
     assert node.mine() is None
+    d = kit.deploy_tx()
     a = kit.transfer(node.ledger, kit.alice, kit.carol.address, 7)
-    s = kit.state_tx(node.ledger, CONTRACT, b"k", b"v")
+    s = kit.state_tx(node.ledger, kit.contract, b"k", b"v")
+    node.submit(d)
     node.submit(a)
     assert node.spendable_utxos(kit.alice.address) == []
-    node.mempool.add(s)
+    node.mempool.add(s, authorized=True)  # as Node.submit adds it once its verifier passed
     block = node.mine()
-    assert block.height == 1 and block.tx_ids == (txcodec.tx_id(a), txcodec.tx_id(s))
+    assert block.height == 1 and block.tx_ids == (txcodec.tx_id(d), txcodec.tx_id(a), txcodec.tx_id(s))
     assert len(node.mempool) == 0
     assert node.ledger.balance(kit.carol.address) == 7
+    assert node.ledger.resource_kind(kit.contract) == "test"
+    assert node.ledger.state_head(txcodec.state_id_for(kit.contract, b"k")).value == b"v"
     assert node.ledger.snapshot().height == 1
     assert node.mine() is None
 
@@ -54,16 +58,100 @@ def test_mine_drops_invalid_with_logged_reason(node, kit, caplog):
 
 
 def test_mempool_rejection_leaves_everything_unchanged(node, kit):
+    node.submit(kit.deploy_tx())
+    node.mine()
     before = node.ledger.snapshot()
-    with pytest.raises(errors.TransactionRejected):
-        node.submit(kit.state_tx(node.ledger, CONTRACT, b"k", b"v", proof=b""))
+    # a node without a verifier cannot verify an execution, so it grants it no contract authority
+    assert node.verifier is None
+    with pytest.raises(errors.TransactionRejected) as info:
+        node.submit(kit.state_tx(node.ledger, kit.contract, b"k", b"v"))
+    assert info.value.reason == "no contract authority"
     assert len(node.mempool) == 0 and node.mine() is None and node.ledger.snapshot() == before
+
+
+def _verifying_node(tmp_path, kit, verifier):
+    return Node(tmp_path / "vhome", chain_id=kit.chain, genesis=kit.genesis, genesis_time=1_700_000_000,
+                block_interval=10, verifier=verifier)
+
+
+def test_the_verifier_runs_before_the_mempool_write_lock_and_grants_authority(tmp_path, kit):
+    seen = []
+    holder = {}
+
+    def verifier(tx):
+        node = holder["node"]
+        # not inside the mempool's write transaction: another thread can admit a transaction meanwhile
+        assert not node.mempool._conn.in_transaction
+        other = threading.Thread(target=lambda: seen.append(node.submit(kit.transfer(node.ledger, kit.bob, kit.carol.address, 1))))
+        other.start()
+        other.join(timeout=10)
+        assert not other.is_alive(), "the mempool was locked while the verifier ran"
+        seen.append(tx.execution.function)
+
+    node = holder["node"] = _verifying_node(tmp_path, kit, verifier)
+    try:
+        node.submit(kit.deploy_tx())  # no execution: the ledger's rules alone (the verifier checks executions)
+        assert seen == []
+        state = kit.state_tx(node.ledger, kit.contract, b"k", b"v")
+        tid = node.submit(state)  # verified first, then admitted with the contract's authority
+        assert seen[-1] == "set" and len(seen) == 2
+        assert [t for t, _ in node.mempool.list()][-1] == tid and len(node.mempool) == 3
+        node.mine()
+        assert node.ledger.state_head(txcodec.state_id_for(kit.contract, b"k")).value == b"v"
+    finally:
+        node.close()
+
+
+def test_a_verifier_refusal_leaves_the_mempool_untouched(tmp_path, kit):
+    calls = []
+
+    def verifier(tx):
+        calls.append(txcodec.tx_id(tx))
+        raise errors.TransactionRejected("transaction rejected (proof): no", reason="proof")
+
+    node = _verifying_node(tmp_path, kit, verifier)
+    try:
+        node.submit(kit.deploy_tx())
+        node.mine()
+        before = node.ledger.snapshot()
+        spending = kit.state_tx(node.ledger, kit.contract, b"k", b"v", sign=False)
+        utxo = node.ledger.utxos_of(kit.alice.address)[0]
+        spending.inputs.add(outpoint=utxo.outpoint)
+        kit.sign_execution(spending, signed_inputs={0})
+        with pytest.raises(errors.TransactionRejected) as info:
+            node.submit(spending)
+        assert info.value.reason == "proof" and calls == [txcodec.tx_id(spending)]
+        assert len(node.mempool) == 0 and node.mempool.spent_outpoints() == set()
+        assert node.mempool.pending_state_head(txcodec.state_id_for(kit.contract, b"k")) is None
+        assert node.mine() is None and node.ledger.snapshot() == before
+        # the refused transaction reserved nothing: its input is still spendable
+        node.submit(kit.transfer(node.ledger, kit.alice, kit.carol.address, 5, utxo=utxo))
+    finally:
+        node.close()
+
+
+def test_a_home_opened_with_other_chain_rules_is_refused(tmp_path, kit):
+    home = tmp_path / "h"
+    rules = pb.ChainParams(accept_unproven=False)
+    rules.circuits.add(kind="test", circuits=["test_circuit.v1"])
+    opts = dict(chain_id=kit.chain, genesis=kit.genesis, genesis_time=1_700_000_000, block_interval=10)
+    node = Node(home, chain_params=rules, **opts)
+    assert node.ledger.chain_params() == rules
+    node.close()
+    before = (home / "ledger.sqlite").read_bytes()
+    other = pb.ChainParams(accept_unproven=True)
+    other.circuits.add(kind="test", circuits=["test_circuit.v1"])
+    with pytest.raises(errors.LedgerError, match="belongs to a chain with other rules"):
+        Node(home, chain_params=other, **opts)
+    assert (home / "ledger.sqlite").read_bytes() == before
+    node = Node(home, chain_params=rules, **opts)  # the chain's own rules still open it
+    assert node.ledger.chain_params() == rules
+    node.close()
 
 
 def test_reopen_keeps_chain_and_recovers_mempool(tmp_path, kit):
     home = tmp_path / "h"
-    opts = dict(chain_id=kit.chain, genesis=kit.genesis, genesis_time=1_700_000_000, block_interval=10,
-                proofs_required=False)
+    opts = dict(chain_id=kit.chain, genesis=kit.genesis, genesis_time=1_700_000_000, block_interval=10)
     node = Node(home, **opts)
     tx = kit.transfer(node.ledger, kit.alice, kit.carol.address, 4)
     node.submit(tx)
