@@ -17,6 +17,7 @@ or fetch on the connection. Opening an existing database writes nothing.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -50,6 +51,12 @@ def translate(path: Path, exc: sqlite3.Error, *, timeout: float | None = None) -
         return errors.DatabaseLocked(
             f"{what} is locked by another process (waited {waited:g} s for it): wait for that process to finish,"
             " or stop it",
+            path=where,
+        )
+    if primary == _READONLY and not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists():
+        return errors.DatabaseReadOnly(
+            f"{what} cannot be opened: its directory is read-only and SQLite needs to create {path.name}-shm"
+            f" next to it, even to read: give the node's user write access to {path.parent}",
             path=where,
         )
     if primary == _READONLY:

@@ -277,6 +277,16 @@ def test_a_read_only_home_can_be_read_and_refuses_writes(shared_home, kit):
     assert f"mempool.sqlite in {shared_home} is read-only" in message
 
 
+def test_a_read_only_directory_is_named_when_sqlite_needs_it(shared_home, kit):
+    os.chmod(shared_home, 0o555)  # no -shm file can be made next to the databases
+    try:
+        kind, message = as_unprivileged(lambda: open_node(kit, shared_home).close())
+    finally:
+        os.chmod(shared_home, 0o755)
+    assert kind == "DatabaseReadOnly", message
+    assert f"in {shared_home} cannot be opened: its directory is read-only" in message
+
+
 # --- locks ----------------------------------------------------------------------------------
 
 HOLD_LOCKS = textwrap.dedent("""
