@@ -108,7 +108,7 @@ def test_plugins_md_engine_example_runs(tmp_path):
     source = next(b for b in python_blocks(read("plugins.md")) if "def ispc_engines(" in b)
     module = types.ModuleType("doc_echo")
     exec(compile(source, "<docs/plugins.md engine example>", "exec"), module.__dict__)
-    with Manager.open(tmp_path / "home", overrides={"proof.mode": "off"}, plugins=[module]) as m:
+    with Manager.open(tmp_path / "home", overrides={"proof.mode": "off", "chain.accept_unproven": True}, plugins=[module]) as m:
         rid = m.deploy(b"ping", kind="echo").resource_id
         result = m.call(CallRequest(resource_id=rid, function="ping", args=(7,), caller="alice"))
         assert result.values == (7,)
