@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 
 from ispc_core.config_ranges import MAX_BLOCK_INTERVAL, MAX_TIMESTAMP
@@ -12,12 +10,10 @@ from ispc_core.node.node import Node
 
 from .conftest import CHAIN
 
-_RULES = {"proofs_required": False} if "proofs_required" in inspect.signature(Node).parameters else {}
-
 
 def test_mining_at_the_largest_clock_settings(tmp_path, kit):
     node = Node(tmp_path / "home", chain_id=CHAIN, genesis=kit.genesis, genesis_time=MAX_TIMESTAMP,
-                block_interval=MAX_BLOCK_INTERVAL, **_RULES)
+                block_interval=MAX_BLOCK_INTERVAL)
     try:
         for _ in range(3):
             node.submit(kit.transfer(node.ledger, kit.alice, kit.carol.address, 1))
@@ -37,5 +33,5 @@ def test_mining_at_the_largest_clock_settings(tmp_path, kit):
 def test_the_ledger_refuses_a_clock_configuration_would_refuse(tmp_path, kit, genesis_time, interval, key):
     with pytest.raises(ConfigError, match=key):
         Node(tmp_path / "home", chain_id=CHAIN, genesis=kit.genesis, genesis_time=genesis_time,
-             block_interval=interval, **_RULES)
+             block_interval=interval)
     assert not (tmp_path / "home" / "ledger.sqlite").exists()

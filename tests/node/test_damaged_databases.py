@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 import os
 import pickle
@@ -33,12 +32,9 @@ from ispc_core.node.node import Node
 
 from .conftest import CHAIN, GENESIS_TIME, INTERVAL
 
-_RULES = {"proofs_required": False} if "proofs_required" in inspect.signature(Node).parameters else {}
-
-
 def open_node(kit, home, **kw) -> Node:
     return Node(home, chain_id=CHAIN, genesis=kit.genesis, genesis_time=GENESIS_TIME, block_interval=INTERVAL,
-                **{**_RULES, **kw})
+                **kw)
 
 
 def make_home(kit, home):

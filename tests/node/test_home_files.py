@@ -7,7 +7,6 @@ what to do, and leaves every file as it was. Only ``create=True`` on a new home
 
 from __future__ import annotations
 
-import inspect
 import os
 import sqlite3
 from pathlib import Path
@@ -22,12 +21,7 @@ from ispc_core.proofjobs.store import ProofJobStore
 from .conftest import CHAIN, GENESIS_TIME, INTERVAL
 
 
-#: Node's rules keywords are being reworked; the tests here only need a node that accepts plain transfers
-_RULES = {"proofs_required": False} if "proofs_required" in inspect.signature(Node).parameters else {}
-
-
 def open_node(kit, home, **kw) -> Node:
-    kw = {**_RULES, **kw}
     return Node(home, chain_id=CHAIN, genesis=kit.genesis, genesis_time=GENESIS_TIME, block_interval=INTERVAL,
                 **kw)
 
