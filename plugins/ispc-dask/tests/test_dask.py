@@ -13,9 +13,25 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path[:0] = [str(ROOT / "tests" / "proofjobs"), str(ROOT / "tests")]
 
 from ispc_core.context import CallRequest  # noqa: E402
+from ispc_core.coordinator import Manager  # noqa: E402
 from ispc_core.proofjobs import task as task_module  # noqa: E402
 from ispc_core.verify import verify_transaction  # noqa: E402
-from pj_helpers import PAY, open_async  # noqa: E402
+from ispc_testdoubles import TEST_CIRCUIT, TestEnginePlugin, TestProverPlugin  # noqa: E402
+from pj_helpers import PAY, SlowProverPlugin  # noqa: E402
+
+
+def open_on_dask(home, address, genesis):
+    """A node in async proof mode whose jobs run on the dask cluster, on a chain that pins the test circuit."""
+    overrides = {
+        "proof.mode": "async",
+        "proof.scheme": "slowproof",
+        "proof.circuit": "test_circuit",
+        "proof.executor": f"dask://{address}",
+        "chain.circuits": [f"test={TEST_CIRCUIT}"],  # the chain pins the test circuit for the test engine
+        "plugin": {"proofjobs": {"backoff_s": 0.05}},
+        "genesis": {"alice": 1_000_000, "bob": 0, **genesis},
+    }
+    return Manager.open(home, overrides=overrides, plugins=[TestEnginePlugin(), TestProverPlugin(), SlowProverPlugin()])
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +44,7 @@ def test_jobs_run_on_the_cluster_and_workers_cache_their_prover(tmp_path, cluste
     address = cluster.scheduler_address.replace("tcp://", "")
     built = task_module.stats["provers_built"]
     genesis = {f"u{i}": 1000 for i in range(4)}
-    with open_async(tmp_path / "h", executor=f"dask://{address}", genesis=genesis) as m:
+    with open_on_dask(tmp_path / "h", address, genesis) as m:
         rid = m.deploy(PAY, kind="test").resource_id
         jobs = [m.call(CallRequest(rid, "pay", (m.address("bob"), 5), caller=f"u{i}")).proof_job_id for i in range(4)]
         done = [m.proof_jobs.wait(j, timeout=30) for j in jobs]
@@ -36,7 +52,13 @@ def test_jobs_run_on_the_cluster_and_workers_cache_their_prover(tmp_path, cluste
         assert type(m.proof_jobs._executor).__name__ == "DaskExecutor"
         for j in done:
             tx = m.node.mempool.get(j.tx_id)
-            assert verify_transaction(m, tx).valid
+            report = verify_transaction(m, tx, check_ledger=False)  # it is in the mempool already
+            assert report.valid and report.circuit.startswith("test_circuit.v1"), report.reason
+        pending = {tx_id for tx_id, _ in m.node.mempool.list()}
+        assert {j.tx_id for j in done} <= pending
+        block = m.mine()
+        assert block.tx_count == 5  # the on-chain deploy and the four proven calls
+        assert m.balance("bob") == 4 * 5
     # in-process workers share this module: one prover for the node home, not one per job
     assert task_module.stats["provers_built"] - built == 1
 
