@@ -87,8 +87,9 @@ class VerificationView:
             head = fn(sid, version) if fn else None
             if head is not None and head.state_hash == state_hash:
                 return head
-        # unknown parent: the ledger's version rule rejects the transaction; reads see no value
-        return StateHead(version, bytes(state_hash), b"")
+        raise CheckFailed(
+            NAME, f"state {sid.hex()[:16]}…: the version this transaction follows ({version}) is not known to this node"
+        )
 
 
 class VerificationContext:

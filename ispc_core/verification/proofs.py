@@ -115,7 +115,11 @@ def check_proof(
     zk = the_proof(tx)
     if zk is None:
         if not accept_unproven:
-            raise CheckFailed(NAME, "the execution carries no proof, and this chain accepts no unproven executions")
+            raise CheckFailed(
+                NAME,
+                "the execution carries no proof, and this chain accepts no unproven executions "
+                "(a node with proof.mode = off can only use a development chain: chain.accept_unproven = true)",
+            )
         _trusted(tx, trusted_executors, "an unproven execution")
         return "", False, "no proof (this chain accepts unproven executions: development only)"
     spec = pinned_spec(circuits, pinned, kind, zk.circuit_id)
