@@ -52,7 +52,7 @@ def test_jobs_run_on_the_cluster_and_workers_cache_their_prover(tmp_path, cluste
         assert type(m.proof_jobs._executor).__name__ == "DaskExecutor"
         for j in done:
             tx = m.node.mempool.get(j.tx_id)
-            report = verify_transaction(m, tx, check_ledger=False)  # it is in the mempool already
+            report = verify_transaction(m, tx)
             assert report.valid and report.circuit.startswith("test_circuit.v1"), report.reason
         pending = {tx_id for tx_id, _ in m.node.mempool.list()}
         assert {j.tx_id for j in done} <= pending
