@@ -182,3 +182,49 @@ def test_a_host_application_gets_a_typed_error_not_a_signal(tmp_path, build):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.count("typed: ModelCrashed model_crashed SIGFPE") == 2
     assert proc.stdout.endswith("alive\n")
+
+
+I64_MIN = np.iinfo(np.int64).min
+
+
+def _unary_case(build, op, inputs, output_elem, output_shape, **attrs):
+    names = [name for name, *_ in inputs]
+    return build.make_model(
+        [helper.make_node(op, names, ["y"], **attrs)],
+        [vi(name, elem, shape) for name, elem, shape, _ in inputs],
+        [vi("y", output_elem, output_shape)],
+    ), {name: value for name, _, _, value in inputs}
+
+
+RUNTIME_FAULTS = {
+    # operator fed values that fault in naive kernels: onnxruntime refuses each with a status
+    "Tile negative repeats": ("Tile", [("x", T.FLOAT, [None], np.zeros(5, np.float32)),
+                                       ("r", T.INT64, [1], np.array([-1]))], T.FLOAT, [None], {}),
+    "TopK negative k": ("TopK", [("x", T.FLOAT, [None], np.zeros(3, np.float32)),
+                                 ("k", T.INT64, [1], np.array([-1]))], T.FLOAT, None, {}),
+    "Gather index INT64_MIN": ("Gather", [("x", T.FLOAT, [None], np.zeros(5, np.float32)),
+                                          ("i", T.INT64, [1], np.array([I64_MIN]))], T.FLOAT, [1], {}),
+    "OneHot depth INT64_MIN": ("OneHot", [("i", T.INT64, [None], np.array([I64_MIN])),
+                                          ("d", T.INT64, [1], np.array([I64_MIN])),
+                                          ("v", T.FLOAT, [2], np.array([0, 1], np.float32))], T.FLOAT, [None, None], {}),
+    "ConstantOfShape negative": ("ConstantOfShape", [("s", T.INT64, [1], np.array([-3]))], T.FLOAT, None, {}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RUNTIME_FAULTS))
+def test_other_runtime_faults_are_execution_errors(harness, build, case):
+    op, inputs, out_elem, out_shape, attrs = RUNTIME_FAULTS[case]
+    if op == "TopK":  # two outputs
+        code = build.make_model(
+            [helper.make_node("TopK", ["x", "k"], ["y", "idx"])],
+            [vi(n, e, s) for n, e, s, _ in inputs],
+            [vi("y", T.FLOAT, [None]), vi("idx", T.INT64, [None])],
+        )
+        feeds = {n: v for n, _, _, v in inputs}
+    else:
+        code, feeds = _unary_case(build, op, inputs, out_elem, out_shape or [None], **attrs)
+    rid, _ = harness.deploy(code)
+    with pytest.raises(ExecutionError, match="the model failed while running") as info:
+        harness.call(rid, feeds)
+    assert not isinstance(info.value, ModelCrashed)
+    assert harness.engine.pool.started == 1
