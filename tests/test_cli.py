@@ -46,12 +46,14 @@ def make_engine_distribution(root: Path) -> Path:
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    """A CLI environment: the test engine installed, proofs off, a node home made by ``ispc init``."""
+    """A CLI environment: the test engine installed, proofs off on a development chain that accepts
+    unproven executions (``chain.accept_unproven``, part of the chain's genesis), a node home made by ``ispc init``."""
     for var in ("ISPC_STRICT_PLUGINS", "ISPC_LOAD_PLUGINS", "ISPC_DISABLE_PLUGINS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.syspath_prepend(str(make_engine_distribution(tmp_path / "site")))
     monkeypatch.setenv("ISPC_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ISPC_PROOF_MODE", "off")
+    monkeypatch.setenv("ISPC_CHAIN_ACCEPT_UNPROVEN", "true")
     prog = tmp_path / "contract.testprog"
     prog.write_bytes(program(PROGRAM))
     run("init")  # the only command that creates a chain
@@ -144,7 +146,16 @@ def test_call_a_file_deploys_it_first(env):
 
 
 def test_tx_show_mempool_list_mine_and_balance(env):
+    assert run("mempool", "list").stdout.strip() == "(empty)"
     rid = deploy(env)
+    # a deploy is a transaction: pending until mined (and deploying the same bytes again adds nothing)
+    [dep] = run_json("mempool", "list")
+    assert (dep["function"], dep["inputs"], dep["outputs"]) == ("", 0, 1)
+    assert run_json("deploy", str(env / "contract.testprog"))["created"] is False
+    assert [row["tx_id"] for row in run_json("mempool", "list")] == [dep["tx_id"]]
+    assert run_json("tx", "show", dep["tx_id"])["status"] == "pending"
+    assert run_json("mine")["tx_count"] == 1
+    assert run_json("tx", "show", dep["tx_id"])["status"] == "confirmed"
     bob = address("bob")
     assert run_json("balance", "bob") == {"address": bob, "balance": 0}
     assert run("mempool", "list").stdout.strip() == "(empty)"
@@ -163,13 +174,13 @@ def test_tx_show_mempool_list_mine_and_balance(env):
 
     block = run_json("mine")
     assert set(block) == {"height", "hash", "time", "tx_count"}
-    assert block["height"] == 1 and block["tx_count"] == 2
+    assert block["height"] == 2 and block["tx_count"] == 2
     assert run_json("mine") == {"block": None}
     assert run("mine").stdout.strip() == "mempool empty; no block made"
     assert run_json("mempool", "list") == []
 
     shown = run_json("tx", "show", pay["tx_id"])
-    assert shown["status"] == "confirmed" and shown["height"] == 1
+    assert shown["status"] == "confirmed" and shown["height"] == 2
     assert run("balance", "bob").stdout.strip() == "25"
     assert run_json("balance", bob)["balance"] == 25  # by address as well as key name
 
@@ -221,10 +232,29 @@ def test_unknown_caller_key(env):
 
 def test_insufficient_balance(env):
     rid = deploy(env)
+    after_deploy = run_json("mempool", "list")
     alice = address("alice")
     line = assert_one_error_line(run("call", rid, "pay", "0x" + alice, "5", "--caller", "bob", ok=False))
     assert "has 0, needs 5" in line
-    assert run_json("mempool", "list") == []  # nothing half-built reached the mempool
+    assert run_json("mempool", "list") == after_deploy  # nothing half-built reached the mempool
+
+
+def test_a_default_chain_refuses_an_unproven_call(env, monkeypatch):
+    monkeypatch.delenv("ISPC_CHAIN_ACCEPT_UNPROVEN")
+    home = str(env / "strict")
+    run("--home", home, "init")  # chain.accept_unproven = false: the default
+    rid = run("--home", home, "deploy", str(env / "contract.testprog")).stdout.strip()
+    after_deploy = run_json("--home", home, "mempool", "list")
+    line = assert_one_error_line(run("--home", home, "--proof-mode", "off", "call", rid, "hello", ok=False),
+                                 "rejected (proof)", "no proof", "accepts no unproven executions")
+    assert "Traceback" not in line
+    assert run_json("--home", home, "mempool", "list") == after_deploy  # nothing written
+    # the chain's rules are in its genesis: a node configured with other rules does not open it
+    assert_one_error_line(run("--home", home, "--set", "chain.accept_unproven=true", "mempool", "list", ok=False),
+                          "other rules")
+    # while the development chain of the fixture accepts the same call
+    monkeypatch.setenv("ISPC_CHAIN_ACCEPT_UNPROVEN", "true")
+    assert run_json("call", deploy(env), "hello")["proof"] is None
 
 
 def test_unknown_transaction_and_key(env):

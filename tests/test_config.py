@@ -233,3 +233,43 @@ def test_default_toml_round_trips(tmp_path):
 def test_default_toml_with_a_changed_value_is_read_back(tmp_path):
     write(tmp_path, default_toml().replace('mode = "sync"', 'mode = "off"'))
     assert load_config(tmp_path, environ={}).proof.mode == "off"
+
+
+def test_chain_rules_section(tmp_path):
+    cfg = load_config(tmp_path, environ={})
+    assert cfg.chain.circuits == ("wasm=contract_execution.v1", "onnx=contract_execution.v1")
+    assert cfg.chain.pinned() == {"wasm": ("contract_execution.v1",), "onnx": ("contract_execution.v1",)}
+    assert cfg.chain.accept_unproven is False and cfg.chain.trusted_executors == ()
+    assert "chain" in tomllib.loads(default_toml())
+    write(
+        tmp_path,
+        f"""
+[chain]
+circuits = ["test = test_circuit.v1", "wasm=contract_execution.v1", "wasm=wasm_execution.v1"]
+accept_unproven = true
+trusted_executors = ["{ORACLE_KEY}"]
+""",
+    )
+    cfg = load_config(tmp_path, environ={})
+    assert cfg.chain.pinned() == {"test": ("test_circuit.v1",), "wasm": ("contract_execution.v1", "wasm_execution.v1")}
+    assert cfg.chain.accept_unproven is True and cfg.chain.trusted_executors == (ORACLE_KEY,)
+    env = load_config(tmp_path, environ={"ISPC_CHAIN_ACCEPT_UNPROVEN": "false"})
+    assert env.chain.accept_unproven is False
+    assert load_config(tmp_path, {"chain.accept_unproven": False}, environ={}).chain.accept_unproven is False
+
+
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ({"chain.circuits": ["wasm"]}, "chain.circuits[0]"),
+        ({"chain.circuits": ["=contract_execution.v1"]}, "chain.circuits[0]"),
+        ({"chain.circuits": ["wasm=contract_execution.v1", "onnx="]}, "chain.circuits[1]"),
+        ({"chain.trusted_executors": ["02" + "11" * 31]}, "chain.trusted_executors[0]"),
+        ({"chain.trusted_executors": ["zz" * 33]}, "chain.trusted_executors[0]"),
+        ({"chain.accept_unproven": "yes please"}, "chain.accept_unproven"),
+    ],
+)
+def test_bad_chain_rules_are_config_errors(tmp_path, override, fragment):
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path, override, environ={})
+    assert fragment in str(info.value)
