@@ -124,9 +124,9 @@ class Node:
         the ledger's rules, which then grant it no contract authority.
         """
         authorized = False
-        if self.verifier is not None and tx.HasField("execution"):
+        if self.verifier is not None:
             self.verifier(tx)
-            authorized = True
+            authorized = tx.HasField("execution")
         return self.mempool.add(tx, authorized=authorized)
 
     def mine(self) -> Block | None:

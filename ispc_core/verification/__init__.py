@@ -100,7 +100,12 @@ class Verifier:
         tx_id = txcodec.tx_id(tx)
         circuit, proves = "", False
         try:
-            calls = check_structure(tx, max_journal_bytes=self.config.limits.max_trace_bytes)
+            calls = check_structure(
+                tx,
+                max_journal_bytes=self.config.limits.max_trace_bytes,
+                max_code_bytes=self.config.limits.max_model_bytes,
+                tip=self.node.ledger.snapshot().height,
+            )
             checks.append(Check("structure", True, "well formed" + (f"; journal of {len(calls)} host call(s)" if tx.HasField("execution") else "")))
             checks.append(Check("signatures", True, check_signatures(tx, tx_id)))
             if tx.HasField("execution"):
@@ -123,19 +128,23 @@ class Verifier:
         checks.append(Check("resource", True, f"{kind} resource {rid.hex()[:16]}… is deployed"))
         chain = self.chain()
         zk = the_proof(tx)
-        curve = zk.curve if zk is not None else self.config.proof.curve
         ctx = verification_context(
             self.node, self.config, tx, self.core._evidence, [k.hex() for k in chain.oracle_keys]
         )
         functions = {f.name: f for f in self.core.host_functions}
         check_entries(ctx, calls, functions)
         detail = check_effects(ctx, tx, self.node.ledger)
-        try:
-            check_hashes(tx, curve)
-        except Exception as exc:  # noqa: BLE001 - an unknown curve: the hashes cannot be recomputed
-            if isinstance(exc, CheckFailed):
-                raise
-            raise CheckFailed("journal", f"cannot recompute the commitments on curve {curve!r}: {exc}") from None
+        # the commitments are over the proof curve's field; without a proof, over one of the supported curves
+        curves = [zk.curve] if zk is not None else [self.config.proof.curve, *(c for c in ("bn254", "bls12-381") if c != self.config.proof.curve)]
+        for i, curve in enumerate(curves):
+            try:
+                check_hashes(tx, curve)
+                break
+            except CheckFailed:
+                if i == len(curves) - 1:
+                    raise
+            except Exception as exc:  # noqa: BLE001 - an unknown curve: the hashes cannot be recomputed
+                raise CheckFailed("journal", f"cannot recompute the commitments on curve {curve!r}: {exc}") from None
         checks.append(Check("journal", True, f"{len(calls)} host call(s) agree with this node's ledger at height "
                                              f"{tx.execution.snapshot_height}; {detail}; commitments recomputed"))
         pinned = {p.kind: tuple(p.circuits) for p in chain.circuits}

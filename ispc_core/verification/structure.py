@@ -14,13 +14,23 @@ from ispc_core.proto import transaction_pb2 as pb
 from ispc_core.verification.report import CheckFailed
 
 NAME = "structure"
+#: a program may read the ledger at most this many blocks behind the tip (an old snapshot could show
+#: balances long spent to a program that branches on them)
+MAX_SNAPSHOT_AGE = 1024
 
 
-def check_structure(tx: pb.Transaction, *, max_journal_bytes: int) -> list[JournalCall]:
-    """Raise :class:`CheckFailed` if ``tx`` is malformed; return its decoded journal (empty for a non-execution)."""
+def check_structure(tx: pb.Transaction, *, max_journal_bytes: int, max_code_bytes: int, tip: int) -> list[JournalCall]:
+    """Raise :class:`CheckFailed` if ``tx`` is malformed; return its decoded journal (empty for a non-execution).
+
+    ``tip`` is this node's chain height (the snapshot height must be at most
+    :data:`MAX_SNAPSHOT_AGE` blocks behind it, and not ahead of it).
+    """
     if not tx.HasField("execution"):
         if any(o.WhichOneof("content") == "state" for o in tx.outputs):
             raise CheckFailed(NAME, "state outputs without an execution record (no program wrote them)")
+        for o in tx.outputs:
+            if o.WhichOneof("content") == "resource" and len(o.resource.code) > max_code_bytes:
+                raise CheckFailed(NAME, f"a deployed resource of {len(o.resource.code)} bytes exceeds this node's limit of {max_code_bytes}")
         return []
     ex = tx.execution
     try:
@@ -28,6 +38,10 @@ def check_structure(tx: pb.Transaction, *, max_journal_bytes: int) -> list[Journ
         calls = decode_journal(ex.journal, max_bytes=max_journal_bytes)
     except JournalError as exc:
         raise CheckFailed(NAME, str(exc)) from None
+    if ex.snapshot_height > tip:
+        raise CheckFailed(NAME, f"snapshot height {ex.snapshot_height} is above this node's chain tip {tip}")
+    if tip - ex.snapshot_height > MAX_SNAPSHOT_AGE:
+        raise CheckFailed(NAME, f"snapshot height {ex.snapshot_height} is more than {MAX_SNAPSHOT_AGE} blocks behind the tip {tip}")
     for name in ("request_hash", "execution_result_hash", "trace_commitment"):
         if len(getattr(ex, name)) != 32:
             raise CheckFailed(NAME, f"execution.{name} is {len(getattr(ex, name))} bytes, not 32")
