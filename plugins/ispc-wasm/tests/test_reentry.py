@@ -209,6 +209,43 @@ def test_code_size_limit_refuses_before_compiling(tmp_path, host_functions):
         eng.close()
 
 
+def _leb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def many_locals(functions: int, per_function: int = 50_000) -> bytes:
+    """A module of ``functions`` empty functions, each declaring ``per_function`` i64 locals in 4 bytes."""
+    def section(sid: int, payload: bytes) -> bytes:
+        return bytes([sid]) + _leb(len(payload)) + payload
+
+    body = _leb(1) + _leb(per_function) + b"\x7e\x0b"
+    return (b"\0asm\x01\0\0\0" + section(1, b"\x01\x60\x00\x00") + section(3, _leb(functions) + b"\x00" * functions)
+            + section(10, _leb(functions) + (_leb(len(body)) + body) * functions))
+
+
+def test_declared_locals_count_against_the_code_size_limit(host_functions):
+    # 10,000 functions x 50,000 locals is 80 KB of code but ~20 s of compilation
+    code = many_locals(10_000)
+    assert len(code) < 100_000
+    shape = scan(code)
+    assert shape.functions == 10_000 and shape.locals == 500_000_000
+    eng = WasmEngine()
+    try:
+        start = time.monotonic()
+        with pytest.raises(errors.CompileLimitExceeded, match="declare 500000000 locals in total, more than max_code_bytes") as info:
+            eng.validate(code, host_functions)
+        assert time.monotonic() - start < 0.5 and eng.stats["compiled"] == 0
+        assert info.value.limit == "max_code_bytes"
+        eng.validate(many_locals(2), host_functions)  # 100,000 locals compile in a blink
+    finally:
+        eng.close()
+
+
 def test_function_count_limit(host_functions):
     eng = WasmEngine(limits=Limits(max_functions=50))
     try:
