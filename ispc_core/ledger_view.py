@@ -35,6 +35,24 @@ class LedgerView:
         """The spendable native balance of ``address``."""
         return sum(u.amount for u in self.spendable_utxos(address))
 
+    def locked_note(self, address: bytes) -> str:
+        """Why confirmed funds of ``address`` are not spendable now ('' if none are locked), for error messages."""
+        spenders = self.node.mempool.spenders()
+        locked: dict[bytes, int] = {}
+        reserved = 0
+        for u in self.node.ledger.utxos_of(address):
+            if u.key in spenders:
+                locked[spenders[u.key]] = locked.get(spenders[u.key], 0) + u.amount
+            elif u.key in self._reserved or u.key in self._job_reserved:
+                reserved += u.amount
+        parts = [f"{amount} is locked by pending transaction {tid.hex()}" for tid, amount in locked.items()]
+        if reserved:
+            parts.append(f"{reserved} is reserved by executions or proof jobs still running")
+        if not parts:
+            return ""
+        hint = "; `ispc mine` confirms pending transactions, and their change becomes spendable" if locked else ""
+        return " (" + "; ".join(parts) + hint + ")"
+
     def confirmed_balance(self, address: bytes) -> int:
         """The confirmed native balance of ``address`` at the snapshot height (what every node can check)."""
         return self.node.ledger.balance_at(address, self.snapshot.height)

@@ -125,7 +125,10 @@ def _select_inputs(view, payer: bytes, amount: int) -> tuple[list, int]:
         chosen.append(utxo)
         total += utxo.amount
     if total < amount:
-        raise InsufficientFunds(f"payer {payer.hex()} has {total} spendable, needs {amount}")
+        note = getattr(view, "locked_note", None)
+        raise InsufficientFunds(
+            f"payer {payer.hex()} has {total} spendable, needs {amount}" + (note(payer) if callable(note) else "")
+        )
     return chosen, total
 
 

@@ -83,8 +83,10 @@ def _transfer(call, to, amount):
     ctx = call.context
     available = spendable_balance(ctx, ctx.draft.payer)
     if amount > available:
+        note = getattr(ctx.ledger_view, "locked_note", None)
         raise InsufficientFunds(
-            f"tx.transfer: caller {ctx.draft.payer.hex()} has {available}, needs {amount}",
+            f"tx.transfer: caller {ctx.draft.payer.hex()} has {available} spendable, needs {amount}"
+            + (note(ctx.draft.payer) if callable(note) else ""),
         )
     ctx.draft.debit += amount
     ctx.draft.credits.append((to, amount))

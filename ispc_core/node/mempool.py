@@ -172,6 +172,11 @@ class Mempool:
             ).fetchone()
         return None if row is None else StateHead(row[0], bytes(row[1]), bytes(row[2]))
 
+    def spenders(self) -> dict[str, bytes]:
+        """Outpoint key -> id of the pending transaction that spends it."""
+        with self._lock:
+            return {r[0]: bytes(r[1]) for r in self._conn.execute("SELECT outpoint, tx_id FROM pending_spends")}
+
     def spent_outpoints(self) -> set[str]:
         """Outpoint keys (``"txidhex:index"``) spent by pending transactions."""
         with self._lock:
