@@ -135,7 +135,10 @@ def check_proof(
         raise CheckFailed(NAME, f"cannot check scheme {artifact.proving_scheme!r} on {artifact.curve!r}: {exc}") from None
     vk = artifact.verification_key_hash.hex()
     info_fn = getattr(prover, "key_info", None)
-    info = info_fn(artifact.verification_key_hash) if callable(info_fn) else None
+    try:
+        info = info_fn(artifact.verification_key_hash) if callable(info_fn) else None
+    except Exception as exc:  # noqa: BLE001 - a damaged key store: this key cannot be checked, say which file
+        raise CheckFailed(NAME, f"the local key {vk[:16]}… cannot be read: {exc}") from None
     if not info:
         raise CheckFailed(
             NAME,
