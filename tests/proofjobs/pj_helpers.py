@@ -14,6 +14,14 @@ from ispc_testdoubles import KeyedHashProver, TestEnginePlugin, TestProverPlugin
 PAY = program({"pay": [["tx.transfer", "$0", "$1"], ["event.emit", "paid", "hex:01"]], "count": [["state.set", "hex:6b", "$0"]]})
 
 
+def deploy_pay(m) -> bytes:
+    """Deploy :data:`PAY` and mine its deploy transaction (a deploy is on chain), so the mempool starts empty."""
+    rid = m.deploy(PAY, kind="test").resource_id
+    m.mine()
+    assert len(m.node.mempool) == 0 and m.node.ledger.resource_kind(rid) == "test"
+    return rid
+
+
 class SlowProver(KeyedHashProver):
     """The keyed-hash test prover, made slow or failing on purpose.
 
@@ -74,9 +82,15 @@ class Listener:
         self.events.append((job, artifact, error))
 
 
+#: the chain pins the test circuit for the test engine's kind (as tests/conftest.py TEST_PROVING does)
+CHAIN_CIRCUITS = ["test=test_circuit.v1", "wasm=contract_execution.v1", "onnx=contract_execution.v1"]
+
+
 def open_async(home, *, delay=0.0, mode="ok", executor="inline://thread", settings=None, extra=(), genesis=None, dask=None):
-    """A node in async proof mode with the test engine, test circuit and the slow prover."""
+    """A node in async proof mode with the test engine, test circuit and the slow prover, on a chain
+    that pins the test circuit for kind ``test`` (so its proofs give the program authority)."""
     overrides = {
+        "chain.circuits": CHAIN_CIRCUITS,
         "proof.mode": "async",
         "proof.scheme": "slowproof",
         "proof.circuit": "test_circuit",

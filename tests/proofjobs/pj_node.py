@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[1])]
 
 from ispc_core.context import CallRequest  # noqa: E402
-from pj_helpers import PAY, open_async  # noqa: E402
+from pj_helpers import deploy_pay, open_async  # noqa: E402
 
 home, n, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 genesis = {f"u{i}": 1000 for i in range(n)}
@@ -26,7 +26,7 @@ if len(sys.argv) > 4 and sys.argv[4] == "resume":
     print("resumed", flush=True)
     m.close()
     sys.exit(0)
-rid = m.deploy(PAY, kind="test").resource_id
+rid = deploy_pay(m)
 bob = m.address("bob")
 jobs = [m.call(CallRequest(rid, "pay", (bob, 10 + i), caller=f"u{i}")).proof_job_id for i in range(n)]
 print(json.dumps({"jobs": jobs}), flush=True)

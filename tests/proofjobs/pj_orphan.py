@@ -49,10 +49,10 @@ def main() -> None:
         workers = [p.pid]
     else:
         from ispc_core.context import CallRequest
-        from pj_helpers import PAY, open_async
+        from pj_helpers import deploy_pay, open_async
 
         m = open_async(home, delay=60.0, executor="processes://2", genesis={"u0": 1000})
-        rid = m.deploy(PAY, kind="test").resource_id
+        rid = deploy_pay(m)
         job = m.call(CallRequest(rid, "pay", (m.address("bob"), 10), caller="u0")).proof_job_id
         deadline = time.monotonic() + 30
         while len(_children()) < 2 or m.proof_jobs.store.get(job).state != "running":

@@ -16,7 +16,7 @@ from ispc_core.errors import InsufficientFunds  # noqa: E402
 from ispc_core.node import txcodec  # noqa: E402
 from ispc_core.proofjobs import PendingStateWrite, ProofJobStore, metrics, prometheus_text, reset_metrics  # noqa: E402
 from ispc_core.verify import verify_transaction  # noqa: E402
-from pj_helpers import PAY, Listener, open_async  # noqa: E402
+from pj_helpers import PAY, Listener, deploy_pay, open_async  # noqa: E402
 
 
 def _pay(m, rid, caller="alice", amount=250):
@@ -26,7 +26,7 @@ def _pay(m, rid, caller="alice", amount=250):
 def test_call_returns_at_once_and_the_tx_reaches_the_mempool_only_with_its_proof(tmp_path):
     listener = Listener()
     with open_async(tmp_path / "h", delay=0.4, extra=[listener]) as m:
-        rid = m.deploy(PAY, kind="test").resource_id
+        rid = deploy_pay(m)
         t0 = time.monotonic()
         res = _pay(m, rid)
         assert time.monotonic() - t0 < 0.3, "the call must not wait for the proof"
@@ -53,7 +53,7 @@ def test_call_returns_at_once_and_the_tx_reaches_the_mempool_only_with_its_proof
 def test_witness_that_does_not_satisfy_the_circuit_fails_at_once_and_discards_the_tx(tmp_path):
     listener = Listener()
     with open_async(tmp_path / "h", mode="unsat", extra=[listener]) as m:
-        rid = m.deploy(PAY, kind="test").resource_id
+        rid = deploy_pay(m)
         job = m.proof_jobs.wait(_pay(m, rid).proof_job_id, timeout=10)
         assert job.state == "failed" and job.attempts == 1  # deterministic: no retry
         assert job.error_code == "witness_unsatisfied" and "does not satisfy" in job.cause
@@ -66,7 +66,7 @@ def test_witness_that_does_not_satisfy_the_circuit_fails_at_once_and_discards_th
 def test_transient_failures_are_retried_with_backoff(tmp_path):
     reset_metrics()
     with open_async(tmp_path / "h", mode="flaky:2", settings={"max_attempts": 3}) as m:
-        rid = m.deploy(PAY, kind="test").resource_id
+        rid = deploy_pay(m)
         job = m.proof_jobs.wait(_pay(m, rid).proof_job_id, timeout=10)
         assert job.state == "done" and job.attempts == 3
         assert m.node.mempool.get(job.tx_id) is not None
@@ -79,7 +79,7 @@ def test_transient_failures_are_retried_with_backoff(tmp_path):
 
 def test_a_job_that_keeps_failing_transiently_gives_up_with_its_cause(tmp_path):
     with open_async(tmp_path / "h", mode="flaky:9", settings={"max_attempts": 2}) as m:
-        rid = m.deploy(PAY, kind="test").resource_id
+        rid = deploy_pay(m)
         job = m.proof_jobs.wait(_pay(m, rid).proof_job_id, timeout=10)
         assert job.state == "failed" and job.attempts == 2
         assert job.cause.startswith("gave up after 2 attempt(s)") and "flaky backend" in job.cause
@@ -88,7 +88,7 @@ def test_a_job_that_keeps_failing_transiently_gives_up_with_its_cause(tmp_path):
 
 def test_per_job_timeout(tmp_path):
     with open_async(tmp_path / "h", delay=1.5, settings={"timeout_s": 0.2, "max_attempts": 2}) as m:
-        rid = m.deploy(PAY, kind="test").resource_id
+        rid = deploy_pay(m)
         job = m.proof_jobs.wait(_pay(m, rid).proof_job_id, timeout=10)
         assert job.state == "failed" and job.error_code == "proof_timeout" and job.attempts == 2
         assert len(m.node.mempool) == 0
@@ -96,7 +96,7 @@ def test_per_job_timeout(tmp_path):
 
 def test_a_lost_worker_process_is_retried_on_a_fresh_pool(tmp_path):
     with open_async(tmp_path / "h", mode="die-once", executor="processes://1") as m:
-        rid = m.deploy(PAY, kind="test").resource_id
+        rid = deploy_pay(m)
         job = m.proof_jobs.wait(_pay(m, rid).proof_job_id, timeout=30)
         assert job.state == "done" and job.attempts == 2
         assert m.node.mempool.get(job.tx_id) is not None
@@ -104,7 +104,7 @@ def test_a_lost_worker_process_is_retried_on_a_fresh_pool(tmp_path):
 
 def test_a_state_with_a_pending_proof_cannot_be_written_again(tmp_path):
     with open_async(tmp_path / "h", delay=0.5) as m:
-        rid = m.deploy(PAY, kind="test").resource_id
+        rid = deploy_pay(m)
         first = m.call(CallRequest(rid, "count", (b"\x01",), caller="alice"))
         with pytest.raises(PendingStateWrite, match=first.proof_job_id):
             m.call(CallRequest(rid, "count", (b"\x02",), caller="alice"))
@@ -115,7 +115,7 @@ def test_a_state_with_a_pending_proof_cannot_be_written_again(tmp_path):
 
 def _enqueue_then_close(home, **kw):
     m = open_async(home, delay=30, **kw)  # never finishes before close
-    rid = m.deploy(PAY, kind="test").resource_id
+    rid = deploy_pay(m)
     job_id = _pay(m, rid).proof_job_id
     m.close()
     return job_id
@@ -136,7 +136,7 @@ def test_a_vanished_caller_key_fails_the_job(tmp_path):
     home = tmp_path / "h"
     m = open_async(home, delay=30)
     m.node.keys.create("dave")  # not in genesis, so the next open does not recreate it
-    rid = m.deploy(PAY, kind="test").resource_id
+    rid = deploy_pay(m)
     job_id = m.call(CallRequest(rid, "count", (b"\x01",), caller="dave")).proof_job_id
     m.close()
     (home / "keys" / "dave.key").unlink()
@@ -148,7 +148,7 @@ def test_a_vanished_caller_key_fails_the_job(tmp_path):
 
 def test_an_unreachable_executor_is_named_in_the_cause(tmp_path):
     with open_async(tmp_path / "h", executor="dask://127.0.0.1:9", settings={"max_attempts": 1}, dask={"connect_timeout_s": 0.5}) as m:
-        rid = m.deploy(PAY, kind="test").resource_id
+        rid = deploy_pay(m)
         job = m.proof_jobs.wait(_pay(m, rid).proof_job_id, timeout=30)
         assert job.state == "failed" and job.error_code == "executor_unreachable"
         assert "127.0.0.1:9" in job.cause
@@ -158,7 +158,7 @@ def test_an_unreachable_executor_is_named_in_the_cause(tmp_path):
 def test_resuming_after_submission_never_submits_twice(tmp_path):
     home = tmp_path / "h"
     with open_async(home) as m:
-        rid = m.deploy(PAY, kind="test").resource_id
+        rid = deploy_pay(m)
         job = m.proof_jobs.wait(_pay(m, rid).proof_job_id, timeout=10)
         assert job.state == "done"
     # simulate a crash between "submitted" and "marked done": the row says running, owned by a dead process
