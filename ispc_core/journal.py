@@ -115,6 +115,31 @@ def _check_tensor(data: bytes, pos: int) -> int:
     return pos
 
 
+def _read_tensor(data: bytes, pos: int):
+    import numpy as np
+
+    header, pos = _take_lp(data, pos + 1, "tensor header")
+    body, pos = _take_lp(data, pos, "tensor data")
+    dtype_s, shape_s = header.decode("ascii").split("|")
+    shape = tuple(int(x) for x in shape_s.split(",") if x != "")
+    return np.frombuffer(body, dtype=np.dtype(dtype_s)).reshape(shape).copy(), pos
+
+
+def decode_arg(data: bytes) -> Any:
+    """The value a canonical encoding stands for (``check_arg`` first; numpy arrays for tensors).
+
+    >>> decode_arg(encode_arg(-7))
+    -7
+    """
+    check_arg(data)
+    if data[0] == TENSOR_TAG:
+        return _read_tensor(data, 0)[0]
+    if data[0] == NAMED_TENSOR_TAG:
+        name, pos = _take_lp(data, 1, "tensor name")
+        return name.decode("utf-8"), _read_tensor(data, pos)[0]
+    return decode_exact_value(data)
+
+
 def check_arg(data: bytes) -> None:
     """Raise :class:`RequestError` unless ``data`` is exactly one canonical value (see the module docstring)."""
     if not data:

@@ -511,6 +511,23 @@ class Ledger:
                     (res.resource_id, res.kind, res.size, txid),
                 )
 
+    def rewind_to(self, height: int) -> None:
+        """Forget every block above ``height`` (their spends undone, their outputs and states removed).
+
+        For scratch copies only (an audit re-running a program against the
+        ledger as it was): never called on a node's own ledger. Deployed
+        resources are kept.
+        """
+        with self._write() as conn:
+            ids = [bytes(r[0]) for r in conn.execute("SELECT id FROM transactions WHERE height > ?", (int(height),))]
+            for tid in ids:
+                conn.execute("UPDATE utxos SET spent_in = NULL WHERE spent_in = ?", (tid,))
+            for tid in ids:
+                conn.execute("DELETE FROM utxos WHERE tx_id = ?", (tid,))
+                conn.execute("DELETE FROM states WHERE tx_id = ?", (tid,))
+            conn.execute("DELETE FROM transactions WHERE height > ?", (int(height),))
+            conn.execute("DELETE FROM blocks WHERE height > ?", (int(height),))
+
     def apply_block(self, txs: list[pb.Transaction], *, authorized: bool = False) -> Block:
         """Append one block with ``txs`` in order, all or nothing.
 

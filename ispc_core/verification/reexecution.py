@@ -2,67 +2,120 @@
 
 This is the one place verification runs a program, and only when asked
 (``ispc verify --reexecute``). Acceptance never depends on it.
+
+The call is rebuilt from the transaction itself (its call record: function,
+canonical arguments, named inputs, input data, caller address, nonce); the
+scratch ledger is rewound to the transaction's snapshot height, so the program
+reads what it read the first time (state heads that were only pending then
+are not reproduced: a mismatch can then come from a pending read). The run goes
+through the coordinator's stages up to sealing — nothing is signed or submitted
+— and its journal, return values and effects must equal the transaction's.
 """
 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import tempfile
 from pathlib import Path
 
-from ispc_core.errors import IspcError
-from ispc_core.node import txcodec
+from ispc_core.context import CallRequest
+from ispc_core.errors import IspcError, RequestError
+from ispc_core.journal import decode_arg
+from ispc_core.seal import call_request_hash
 from ispc_core.verification.report import Check
 
+NAME = "reexecution"
 
-def check_reexecution(manager, tx, tx_id: bytes, request) -> Check:
-    """Run the program again on a scratch copy of the node home; the result hashes must match."""
-    if request is None:
-        from ispc_core.proofjobs.store import ProofJobStore
 
-        if ProofJobStore.exists(manager.config.home):
-            store = ProofJobStore(manager.config.home)
-            try:
-                job_id = store.find_by_tx(tx_id)
-                request = store.payload(job_id)["request"] if job_id else None
-            finally:
-                store.close()
-    if request is None:
-        return Check(
-            "reexecution", False,
-            "cannot re-execute: this node recorded no request for it (requests are recorded for calls made "
-            "here in async proof mode; pass request= otherwise)",
-        )
-    import attrs as _attrs
+def request_from_transaction(tx) -> CallRequest:
+    """The :class:`CallRequest` a transaction's call record stands for (``caller`` is filled by the caller)."""
+    ex = tx.execution
+    try:
+        args = tuple(decode_arg(a) for a in ex.args)
+        named = {n.name: decode_arg(n.value) for n in ex.named_inputs} or None
+    except RequestError as exc:
+        raise RequestError(f"the call record does not decode: {exc}") from None
+    return CallRequest(
+        resource_id=bytes(ex.resource_id), function=ex.function, args=args, input_data=bytes(ex.input_data),
+        nonce=tx.nonce, named_inputs=named,
+    )
 
+
+def _copy_home(home: Path, scratch: Path) -> None:
+    for name in ("resources", "keys", "zkkeys"):
+        if (home / name).exists():
+            shutil.copytree(home / name, scratch / name)
+    for name in ("ledger.sqlite",):
+        src = home / name
+        if src.exists():
+            with sqlite3.connect(src) as s, sqlite3.connect(scratch / name) as d:
+                s.backup(d)
+    for extra in ("ispc.toml",):
+        if (home / extra).exists():
+            shutil.copy(home / extra, scratch / extra)
+
+
+def _difference(again, tx) -> str | None:
+    """What differs between the re-run's unsigned transaction and ``tx`` (None if journal and effects agree)."""
+    from ispc_core.commitment import outputs_encoding
+
+    a, b = again.execution, tx.execution
+    for i, (x, y) in enumerate(zip(a.journal, b.journal)):
+        if x.SerializeToString(deterministic=True) != y.SerializeToString(deterministic=True):
+            return f"journal entry {i} ({y.function}) differs from the re-run's ({x.function})"
+    if len(a.journal) != len(b.journal):
+        return f"the journal has {len(b.journal)} entries, the re-run made {len(a.journal)} host calls"
+    if list(a.return_values) != list(b.return_values):
+        return "the return values differ from the re-run's"
+    if bytes(a.return_data) != bytes(b.return_data) or list(a.events) != list(b.events):
+        return "the return data or events differ from the re-run's"
+    if outputs_encoding(again.outputs) != outputs_encoding(tx.outputs):
+        return "the outputs differ from the re-run's"
+    return None
+
+
+def check_reexecution(manager, tx, tx_id: bytes, request=None) -> Check:
+    """Run the program again on a scratch copy rewound to the snapshot height; journal and effects must match."""
+    if not tx.HasField("execution"):
+        return Check(NAME, True, "not an execution: nothing to re-run")
+    try:
+        req = request if request is not None else request_from_transaction(tx)
+    except RequestError as exc:
+        return Check(NAME, False, f"cannot re-execute: {exc}")
     manager_class = type(manager)  # no import of the coordinator: it imports this package
     scratch = Path(tempfile.mkdtemp(prefix="ispc-reexec-"))
     try:
-        home = manager.config.home
-        for name in ("resources", "keys"):
-            if (home / name).exists():
-                shutil.copytree(home / name, scratch / name)
-        for name in ("ledger.sqlite", "mempool.sqlite"):
-            src = home / name
-            if src.exists():
-                import sqlite3
-
-                with sqlite3.connect(src) as s, sqlite3.connect(scratch / name) as d:
-                    s.backup(d)
+        _copy_home(manager.config.home, scratch)
         overrides = {**manager._open_args.get("overrides", {}), "proof.mode": "off"}
-        with manager_class.open(scratch, overrides=overrides, plugins=manager._open_args.get("plugins", ())) as other:
-            other.node.mempool.remove([tx_id])
-            other.core.submit = lambda t: txcodec.tx_id(t)  # never submit from an audit
-            req = _attrs.evolve(request, nonce=tx.nonce)
-            result = other.core.call(req)
-        if result.execution_result_hash == tx.execution.execution_result_hash:
-            return Check("reexecution", True, "re-running the program gives the same execution result hash")
+        with manager_class.open(
+            scratch, overrides=overrides, plugins=manager._open_args.get("plugins", ()), repair=True
+        ) as other:
+            other.node.ledger.rewind_to(int(tx.execution.snapshot_height))
+            core = other.core
+            caller = bytes(tx.caller)
+            stored, engine, info = core.resource(req.resource_id)
+            limits = core.admit(req, stored.kind, caller)
+            ctx = sealed = None
+            try:
+                ctx = core.open_context(req, limits, caller, trace_id="reexecution", correlation_id="reexecution")
+                req_hash = call_request_hash(
+                    req, chain_id=core.chain_id, caller=caller, nonce=tx.nonce, snapshot_height=ctx.env.block_height
+                )
+                result = core.run_engine(ctx, stored, engine, info)
+                sealed = core.seal(ctx, result, stored.kind, tx.nonce, req_hash)
+            finally:
+                core.unreserve(sealed)
+                if ctx is not None:
+                    core.close_context(ctx)
+                core.release()
+        why = _difference(sealed.transaction, tx)
+        if why is None:
+            return Check(NAME, True, "re-running the program at the snapshot height gives the same journal and effects")
         return Check(
-                "reexecution", False,
-                f"re-running gives result hash {result.execution_result_hash.hex()[:16]}…, the transaction claims "
-                f"{tx.execution.execution_result_hash.hex()[:16]}… (if the ledger moved since the call, inputs may differ)",
-            )
+            NAME, False, f"{why}: the journal is not what the program produces (or it read state that was only pending then)"
+        )
     except IspcError as exc:
-        return Check("reexecution", False, f"re-execution failed: {exc}")
+        return Check(NAME, False, f"re-execution failed: {exc}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
