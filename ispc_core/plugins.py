@@ -99,6 +99,33 @@ def _truthy(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Log a plugin warning once per process (a program opens several managers: one line, not three)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        log.warning("%s", message)
+
+
+def where(exc: BaseException) -> str:
+    """`` at FILE:LINE`` of the innermost frame of ``exc`` (or its syntax error), '' when unknown.
+
+    >>> where(ValueError("x"))
+    ''
+    """
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f" at {exc.filename}:{exc.lineno}"
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ is not None else []
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" at {last.filename}:{last.lineno}"
+
+
 class PluginManager:
     """Loads plugins into one pluggy manager and answers "who provides what"."""
 
@@ -132,6 +159,16 @@ class PluginManager:
 
     def _load_entry_points(self) -> None:
         eps = sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+        known = {ep.name for ep in eps}
+        for source, names in (("disabled", self.disabled), ("selected to load", self.load_only or set())):
+            for name in sorted(set(names) - known):
+                message = (
+                    f"plugin {name!r} is {source} (ISPC_DISABLE_PLUGINS / ISPC_LOAD_PLUGINS / [plugins]) but no "
+                    f"installed plugin has that name; installed: {', '.join(sorted(known)) or 'none'}"
+                )
+                if self.strict:
+                    raise PluginError(message)
+                _warn_once(message)
         by_name = {}
         for ep in eps:
             dist = ep.dist.name if ep.dist is not None else "?"
@@ -163,17 +200,19 @@ class PluginManager:
         )
         for name, exc in failures:
             dist, version = by_name.get(name, ("?", ""))
-            message = f"plugin {name!r} (entry point in distribution {dist}) failed to load: {type(exc).__name__}: {exc}"
+            message = (
+                f"plugin {name!r} (entry point in distribution {dist}) failed to load: {type(exc).__name__}: {exc}{where(exc)}"
+            )
             if self.strict:
                 raise PluginError(message) from exc
-            log.warning("%s", message)
+            _warn_once(message)
             self.infos[name] = PluginInfo(name, dist, version, "failed", error=f"{type(exc).__name__}: {exc}")
         for name in sorted(set(missing) - {n for n, _ in failures}):
             dist, version = by_name.get(name, ("?", ""))
             message = f"plugin {name!r} (entry point in distribution {dist}) was listed but could not be found to load"
             if self.strict:
                 raise PluginError(message)
-            log.warning("%s", message)
+            _warn_once(message)
             self.infos[name] = PluginInfo(name, dist, version, "failed", error=message)
         for ext in mgr:
             dist, version = by_name.get(ext.name, ("?", ""))
@@ -222,7 +261,7 @@ class PluginManager:
                 if bad:
                     raise TypeError(f"{hook} returned {type(bad[0]).__name__}, expected {expected.__name__}")
             except Exception as exc:
-                message = f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}"
+                message = f"plugin {impl.plugin_name!r} failed in {hook}: {type(exc).__name__}: {exc}{where(exc)}"
                 if self.strict:
                     raise PluginError(message) from exc
                 log.warning("%s", message)
