@@ -10,6 +10,7 @@ import pytest
 from ispc_core import errors
 from ispc_core.context import CallRequest, CancelToken
 from ispc_core.node import txcodec
+from conftest import TEST_PROVING, UNPROVEN
 from ispc_testdoubles import TestEnginePlugin, TestProverPlugin, program
 
 PAY = program(
@@ -67,7 +68,7 @@ def test_same_call_same_state_is_byte_identical(tmp_path):
 
     outs = []
     for name in ("a", "b"):
-        m = Manager.open(tmp_path / name, overrides={"proof.mode": "off"}, plugins=[TestEnginePlugin()])
+        m = Manager.open(tmp_path / name, overrides=UNPROVEN, plugins=[TestEnginePlugin()])
         # same genesis keys are random per home: pay to a fixed address instead
         rid = m.deploy(PAY, kind="test").resource_id
         res = m.call(CallRequest(rid, "count", (b"v",), caller="node"))
@@ -124,7 +125,7 @@ def test_limits_stop_the_program_while_it_runs(tmp_path):
 
     m = Manager.open(
         tmp_path / "h",
-        overrides={"proof.mode": "off", "limits.wall_time_ms": "100", "limits.max_host_calls": "10", "limits.max_trace_bytes": "300"},
+        overrides={**UNPROVEN, "limits.wall_time_ms": "100", "limits.max_host_calls": "10", "limits.max_trace_bytes": "300"},
         plugins=[TestEnginePlugin()],
     )
     rid = m.deploy(PAY, kind="test").resource_id
@@ -147,8 +148,9 @@ def test_double_spend_is_rejected_and_leaves_nothing(manager, rid):
     res = manager.call(CallRequest(rid, "pay", (bob, 10), caller="alice"))
     # replaying the same signed transaction is refused by the mempool
     before = _snapshot(manager)
-    with pytest.raises(errors.TransactionRejected):
-        manager.node.mempool.add(res.transaction)
+    with pytest.raises(errors.TransactionRejected) as info:
+        manager.submit_transaction(res.transaction)
+    assert info.value.reason == "duplicate transaction"
     assert _snapshot(manager) == before
     # alice's only confirmed output is spent by the pending tx: a second payment has nothing to spend
     with pytest.raises(errors.InsufficientFunds):
@@ -180,17 +182,20 @@ def test_proofs_on_attach_a_proof_to_every_state_output(proving_manager):
     for s in states:
         assert s.zk_proof.proof == res.proof.proof
         assert s.zk_proof.proving_scheme == "testproof"
-        assert s.zk_proof.circuit_id == "test_circuit"
+        assert s.zk_proof.circuit_id == "test_circuit.v1"  # the circuit the chain pins for kind "test"
         assert len(s.zk_proof.public_inputs) == 2
+        assert s.zk_proof.generation_time_ms == 0  # a timing is not signed: it is in the call's timings
+    assert res.proof.circuit_id == "test_circuit.v1"
 
 
-def test_proofs_required_means_unproven_tx_is_refused(proving_manager, monkeypatch):
+def test_a_chain_that_accepts_no_unproven_executions_refuses_an_unproven_tx(proving_manager, monkeypatch):
     m = proving_manager
     rid = m.deploy(PAY, kind="test").resource_id
     monkeypatch.setattr(m.core, "prove", lambda sealed: None)
     before = _snapshot(m)
-    with pytest.raises(errors.TransactionRejected, match="proof"):
+    with pytest.raises(errors.TransactionRejected, match="accepts no unproven executions") as info:
         m.call(CallRequest(rid, "noop"))
+    assert info.value.reason == "proof"
     assert _snapshot(m) == before
 
 
@@ -202,9 +207,10 @@ def test_missing_prover_names_the_distribution(tmp_path):
         tmp_path / "h", overrides={"proof.scheme": "plonk", "plugins.disable": "plonk"}, plugins=[TestEnginePlugin()]
     )
     rid = m.deploy(PAY, kind="test").resource_id
+    before = _snapshot(m)  # the deploy transaction is pending
     with pytest.raises(errors.NotProvided, match="ispc-plonk is installed but disabled"):
         m.call(CallRequest(rid, "noop"))
-    assert len(m.node.mempool) == 0
+    assert _snapshot(m) == before
     m.close()
 
 
@@ -237,7 +243,7 @@ def test_concurrency_limit(tmp_path):
 
     m = Manager.open(
         tmp_path / "h",
-        overrides={"proof.mode": "off", "limits.max_concurrent": "1", "limits.wall_time_ms": "400"},
+        overrides={**UNPROVEN, "limits.max_concurrent": "1", "limits.wall_time_ms": "400"},
         plugins=[TestEnginePlugin()],
     )
     rid = m.deploy(PAY, kind="test").resource_id
@@ -286,7 +292,7 @@ def test_named_tensor_inputs_count_toward_the_input_limit(tmp_path):
 
     req = CallRequest(b"\x00" * 32, "run", named_inputs={"x": np.zeros((4, 256), dtype=np.float32)}, input_data=b"ab")
     assert request_input_bytes(req) == 4 * 256 * 4 + 2
-    m = Manager.open(tmp_path / "h", overrides={"proof.mode": "off", "limits.max_input_bytes": "1024"}, plugins=[TestEnginePlugin()])
+    m = Manager.open(tmp_path / "h", overrides={**UNPROVEN, "limits.max_input_bytes": "1024"}, plugins=[TestEnginePlugin()])
     rid = m.deploy(PAY, kind="test").resource_id
     before = _snapshot(m)
     with pytest.raises(errors.OversizedInput, match="1024"):
@@ -295,10 +301,21 @@ def test_named_tensor_inputs_count_toward_the_input_limit(tmp_path):
     m.close()
 
 
-def test_mempool_verifies_proofs_before_accepting(proving_manager):
+def _resigned(m, tx, caller="alice"):
+    """``tx`` signed again by its caller and attested by this node (a forger holding both keys)."""
+    key = m.node.keys.get(caller)
+    for tx_input in tx.inputs:
+        tx_input.ClearField("unlocking_proof")
+    txcodec.sign_inputs(tx, lambda i, inp: key)
+    txcodec.sign_caller(tx, key)
+    txcodec.attest(tx, m.node.node_key)
+    return tx
+
+
+def test_the_node_verifies_proofs_before_admitting(proving_manager):
     m = proving_manager
     rid = m.deploy(PAY, kind="test").resource_id
-    res = m.call(CallRequest(rid, "count", (b"1",)))
+    res = m.call(CallRequest(rid, "count", (b"1",), caller="alice"))
     assert m.node.mempool.get(res.tx_id) is not None  # a valid proof was accepted
     m.node.mempool.remove([res.tx_id])
     forged = type(res.transaction)()
@@ -307,20 +324,94 @@ def test_mempool_verifies_proofs_before_accepting(proving_manager):
         if out.HasField("state"):
             out.state.zk_proof.proof = bytes(32)  # right shape, wrong MAC
     before = _snapshot(m)
+    # as it travels, the executor's attestation no longer covers it
     with pytest.raises(errors.TransactionRejected) as err:
-        m.node.mempool.add(forged)
-    assert err.value.reason == "proof invalid"
+        m.submit_transaction(forged)
+    assert err.value.reason == "signatures"
+    # re-signed by a forger holding the keys, the proof check refuses it
+    with pytest.raises(errors.TransactionRejected, match="does not verify") as err:
+        m.submit_transaction(_resigned(m, forged))
+    assert err.value.reason == "proof"
+    # and the mempool on its own (no verification) grants its state output no contract authority
+    with pytest.raises(errors.TransactionRejected) as err:
+        m.node.mempool.add(res.transaction)
+    assert err.value.reason == "no contract authority"
     assert _snapshot(m) == before
-    m.node.mempool.add(res.transaction)  # the genuine one still goes in
+    assert m.submit_transaction(res.transaction) == res.tx_id  # the genuine one still goes in
 
 
-def test_mempool_proof_verification_can_be_switched_off(tmp_path):
+def test_verify_proofs_false_skips_only_the_pairing(tmp_path):
     from ispc_core.coordinator import Manager
+    from ispc_core.verification import Verifier
 
     m = Manager.open(
-        tmp_path / "h",
-        overrides={"proof.scheme": "testproof", "proof.circuit": "test_circuit", "node.verify_proofs": "false"},
+        tmp_path / "h", overrides={**TEST_PROVING, "node.verify_proofs": "false"},
         plugins=[TestEnginePlugin(), TestProverPlugin()],
     )
-    assert m.node.mempool.proof_verifier is None
-    m.close()
+    try:
+        assert Verifier(m).check_pairing is False
+        rid = m.deploy(PAY, kind="test").resource_id
+        res = m.call(CallRequest(rid, "count", (b"1",), caller="alice"))
+        m.node.mempool.remove([res.tx_id])
+        before = _snapshot(m)
+        # the pinned circuit, the local key and every recomputed public input are still checked
+        tampered = type(res.transaction)()
+        tampered.CopyFrom(res.transaction)
+        for out in tampered.outputs:
+            if out.HasField("state"):
+                out.state.zk_proof.public_inputs[1] = bytes(32)
+        with pytest.raises(errors.TransactionRejected, match="public input 1") as err:
+            m.submit_transaction(_resigned(m, tampered))
+        assert err.value.reason == "proof"
+        for out in tampered.outputs:
+            if out.HasField("state"):
+                out.state.zk_proof.CopyFrom(next(o.state.zk_proof for o in res.transaction.outputs if o.HasField("state")))
+                out.state.zk_proof.circuit_id = "other_circuit.v1"
+        with pytest.raises(errors.TransactionRejected, match="not pinned") as err:
+            m.submit_transaction(_resigned(m, tampered))
+        assert _snapshot(m) == before
+    finally:
+        m.close()
+    # with the default, the pairing runs too
+    with Manager.open(tmp_path / "h2", overrides=TEST_PROVING, plugins=[TestEnginePlugin(), TestProverPlugin()]) as d:
+        assert Verifier(d).check_pairing is True
+
+
+def test_a_transaction_made_on_one_node_is_verified_and_admitted_by_another(tmp_path):
+    from ispc_core.coordinator import Manager
+
+    a = Manager.open(tmp_path / "a", overrides=UNPROVEN, plugins=[TestEnginePlugin()])
+    b = Manager.open(tmp_path / "b", overrides={**UNPROVEN, **a.chain_overrides()}, plugins=[TestEnginePlugin()])
+    try:
+        assert b.node.ledger.block(0) == a.node.ledger.block(0)  # the same chain: genesis by address, same rules
+        rid = a.deploy(PAY, kind="test").resource_id
+        [(deploy_id, deploy)] = a.node.mempool.list()
+        bob = a.address("bob")
+        res = a.call(CallRequest(rid, "pay", (bob, 40), caller="alice"))
+
+        def state(m):  # b has no key named alice (its genesis is by address)
+            return m.node.ledger.snapshot(), [t for t, _ in m.node.mempool.list()], m.node.mempool.pending_resources()
+
+        before = state(b)
+        # b has never seen the resource: no authority for a call of it
+        with pytest.raises(errors.TransactionRejected) as info:
+            b.submit_transaction(res.transaction)
+        assert info.value.reason == "resource" and state(b) == before
+        assert b.submit_transaction(txcodec.encode(deploy)) == deploy_id  # as bytes, as `ispc tx submit` reads them
+        assert b.node.store.has(rid)
+        assert b.submit_transaction(res.transaction) == res.tx_id
+        block = b.mine()
+        assert block.tx_ids == (deploy_id, res.tx_id)
+        assert b.node.ledger.balance(bob) == 40 and a.node.ledger.balance(bob) == 0
+        # a node of another chain refuses both, and writes nothing
+        with Manager.open(tmp_path / "c", overrides={**UNPROVEN, "node.chain_id": "other-chain"}, plugins=[TestEnginePlugin()]) as c:
+            with pytest.raises(errors.TransactionRejected) as info:
+                c.submit_transaction(deploy)
+            assert info.value.reason == "wrong chain"
+            with pytest.raises(errors.TransactionRejected) as info:
+                c.submit_transaction(res.transaction)
+            assert info.value.reason in ("wrong chain", "resource")  # verification runs before the ledger's rules
+            assert len(c.node.mempool) == 0 and not c.node.store.has(rid)
+    finally:
+        b.close()
+        a.close()
