@@ -7,14 +7,17 @@ BIN    := $(VENV)/bin
 PLUGINS := $(sort $(wildcard plugins/*))
 NODE_TOOLS := tools/node
 STAMP  := $(VENV)/.installed
+# setuptools' editable builds print a multi-line BuildBackendWarning per package; it says nothing
+# about this project, so the install stays quiet (errors still print)
+PIP    := PYTHONWARNINGS=ignore::UserWarning,ignore::DeprecationWarning $(BIN)/python -m pip
 
 .PHONY: install demo test proto contracts node-tools bench clean
 
 $(STAMP): pyproject.toml setup.py ispc_core/zk/_native/poseidon.c requirements-nodeps.txt $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]' $(foreach p,$(PLUGINS),-e '$(p)[test]')
-	$(BIN)/python -m pip install -q --no-deps -r requirements-nodeps.txt
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[test]' $(foreach p,$(PLUGINS),-e '$(p)[test]')
+	$(PIP) install -q --no-deps -r requirements-nodeps.txt
 	touch $@
 
 install: $(STAMP)
