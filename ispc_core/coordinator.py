@@ -31,6 +31,7 @@ from ispc_core.errors import (
     IspcError,
     NotProvided,
     OversizedInput,
+    PluginFailure,
     RequestError,
     UnknownFunction,
 )
@@ -103,6 +104,28 @@ class DeployResult:
     created: bool
 
 
+def plugin_call(plugin: str, stage: str, fn, *args, **kwargs):
+    """Call plugin code; a non-ispc exception becomes :class:`~ispc_core.errors.PluginFailure` naming the
+    plugin, the stage and where it was raised (``ISPC_TRACEBACK=1`` lets the original through)."""
+    try:
+        return fn(*args, **kwargs)
+    except IspcError:
+        raise
+    except Exception as exc:
+        import os
+
+        if os.environ.get("ISPC_TRACEBACK", "").strip() not in ("", "0"):
+            raise
+        from ispc_core.plugins import where
+
+        raise PluginFailure(
+            f"plugin {plugin!r} failed in {stage}: {type(exc).__name__}: {exc}{where(exc)} "
+            "(a bug in the plugin; ISPC_TRACEBACK=1 shows the traceback)",
+            plugin=plugin,
+            stage=stage,
+        ) from exc
+
+
 def detect_kind(code: bytes, filename: str | None, engines: dict[str, Any]) -> str:
     """Guess a resource's kind from its magic bytes or file suffix."""
     if code[:4] == b"\x00asm":
@@ -125,6 +148,7 @@ class CoordinatorCore:
         self.plugins = plugins
         self.chain_id = config.node.chain_id.encode()
         self._engines: dict[str, Any] = {}
+        self._engine_names: dict[str, str] = {}
         self._provers: dict[str, Any] = {}
         self._infos: dict[bytes, Any] = {}
         self._lock = threading.Lock()
@@ -155,7 +179,8 @@ class CoordinatorCore:
         spec = candidates[0]
         cache = self.config.home / "cache" / spec.name
         cache.mkdir(parents=True, exist_ok=True)
-        engine = spec.factory(EngineServices(home=self.config.home, config=self.config, cache_dir=cache))
+        engine = plugin_call(spec.name, "engine factory", spec.factory, EngineServices(home=self.config.home, config=self.config, cache_dir=cache))
+        self._engine_names[kind] = spec.name
         self._engines[kind] = engine
         return engine
 
@@ -173,7 +198,10 @@ class CoordinatorCore:
                 )
             keystore = self.config.home / "zkkeys"
             keystore.mkdir(parents=True, exist_ok=True)
-            self._provers[name] = spec.factory(ProverServices(home=self.config.home, config=self.config, keystore_dir=keystore))
+            self._provers[name] = plugin_call(
+                name, "prover factory", spec.factory,
+                ProverServices(home=self.config.home, config=self.config, keystore_dir=keystore),
+            )
         return self._provers[name]
 
     @property
@@ -197,7 +225,7 @@ class CoordinatorCore:
         specs = {n: s for n, (_, s) in self.plugins.named("ispc_engines").items()}
         kind = kind or detect_kind(code, filename, specs)
         engine = self.engine_for(kind)
-        info = engine.validate(code, self._host_functions)
+        info = plugin_call(self._engine_names.get(kind, kind), "engine.validate", engine.validate, code, self._host_functions)
         import json
 
         meta = {"exports": json.dumps([attrs.asdict(e) for e in info.exports]), **info.metadata}
@@ -237,7 +265,7 @@ class CoordinatorCore:
         engine = self.engine_for(stored.kind)
         info = self._infos.get(resource_id)
         if info is None:
-            info = engine.validate(stored.data, self._host_functions)
+            info = plugin_call(self._engine_names.get(stored.kind, stored.kind), "engine.validate", engine.validate, stored.data, self._host_functions)
             self._infos[resource_id] = info
         return stored, engine, info
 
@@ -248,8 +276,8 @@ class CoordinatorCore:
         adm = AdmissionRequest(request.resource_id, kind, request.function, caller, size, self._running)
         limits = self.config.limits
         for policy in self._policies:
-            policy.admit(adm)
-            limits = limits.tighten(policy.limits(adm, limits))
+            plugin_call(policy.name, "policy.admit", policy.admit, adm)
+            limits = limits.tighten(plugin_call(policy.name, "policy.limits", policy.limits, adm, limits))
         if size > limits.max_input_bytes:
             raise OversizedInput(f"input of {size} bytes exceeds max_input_bytes={limits.max_input_bytes}")
         with self._lock:
@@ -311,7 +339,7 @@ class CoordinatorCore:
                 f"exports: {', '.join(sorted(names))}"
             )
         call = EngineCall(stored.resource_id, stored.data, info, ctx.request.function, tuple(ctx.request.args), ctx)
-        return engine.execute(call)
+        return plugin_call(self._engine_names.get(stored.kind, stored.kind), "engine.execute", engine.execute, call)
 
     def seal(self, ctx, result, kind: str, nonce: int, req_hash: bytes) -> SealedExecution:
         """Stage 4: build the unsigned transaction and the execution result hash; reserve its inputs."""
@@ -336,8 +364,8 @@ class CoordinatorCore:
             raise NotProvided("proof.mode = 'async' needs the asynchronous proof job store, which is not installed yet")
         prover = self.prover(self.config.proof.scheme)
         circuit = self.plugins.get("ispc_circuits", self.config.proof.circuit)
-        instance = circuit.instance(sealed, self.config.proof.curve)
-        return prover.prove(instance, self.config.proof.curve)
+        instance = plugin_call(circuit.circuit_id, "circuit.instance", circuit.instance, sealed, self.config.proof.curve)
+        return plugin_call(self.config.proof.scheme, "prover.prove", prover.prove, instance, self.config.proof.curve)
 
     def finish(self, sealed: SealedExecution, artifact: ProofArtifact | None, caller_key) -> pb.Transaction:
         """Stage 6: attach the proof to every state output; sign the inputs and the whole transaction

@@ -39,6 +39,23 @@ class NotProvided(PluginError):
     code = "not_provided"
 
 
+class PluginFailure(PluginError):
+    """Plugin code raised something that is not an ispc error (a bug in the plugin).
+
+    ``plugin`` names the plugin (its registered name), ``stage`` where it was
+    called (``engine.execute``, ``prover.prove``, ...). The original exception
+    is the ``__cause__``; set ``ISPC_TRACEBACK=1`` (``ispc --traceback``) to get
+    the original traceback instead of this error.
+    """
+
+    code = "plugin_failure"
+
+    def __init__(self, message: str, *, plugin: str = "", stage: str = ""):
+        super().__init__(message)
+        self.plugin = plugin
+        self.stage = stage
+
+
 # --- resources and requests ----------------------------------------------------
 class RequestError(IspcError):
     """The request itself is malformed."""

@@ -56,9 +56,14 @@ class IspcGroup(click.Group):
 @click.option("--proof-mode", type=click.Choice(["sync", "async", "off"]), help="override proof.mode")
 @click.option("--scheme", help="override proof.scheme (groth16, plonk)")
 @click.option("--curve", help="override proof.curve (bn254, bls12-381)")
+@click.option("--traceback", "show_traceback", is_flag=True, help="let a plugin's own exception through with its traceback (sets ISPC_TRACEBACK=1)")
 @click.pass_context
-def main(ctx: click.Context, home, sets, proof_mode, scheme, curve) -> None:
+def main(ctx: click.Context, home, sets, proof_mode, scheme, curve, show_traceback) -> None:
     """ispc: run a program once, build a transaction while it runs, attach a proof."""
+    if show_traceback:
+        import os
+
+        os.environ["ISPC_TRACEBACK"] = "1"
     overrides: dict[str, Any] = {}
     for item in sets:
         if "=" not in item:
