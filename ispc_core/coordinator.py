@@ -139,6 +139,27 @@ def detect_kind(code: bytes, filename: str | None, engines: dict[str, Any]) -> s
     raise DeployError("cannot tell the resource kind from its bytes or name; pass kind= (e.g. 'wasm', 'onnx')")
 
 
+def check_request(request: Any) -> None:
+    """Raise :class:`RequestError` naming the field unless ``request`` is a well-typed :class:`CallRequest`."""
+    if not isinstance(request, CallRequest):
+        raise RequestError(f"a CallRequest is expected, got {type(request).__name__}")
+    rid = request.resource_id
+    if not isinstance(rid, (bytes, bytearray)) or len(rid) != 32:
+        shown = f"the string {rid[:20]!r}…; use bytes.fromhex(...)" if isinstance(rid, str) else type(rid).__name__
+        raise RequestError(f"CallRequest.resource_id must be 32 bytes, got {shown}")
+    if not isinstance(request.function, str) or not request.function:
+        raise RequestError("the function name must be a non-empty string")
+    if not isinstance(request.args, (tuple, list)):
+        raise RequestError(f"CallRequest.args must be a tuple, got {type(request.args).__name__}")
+    if not isinstance(request.input_data, (bytes, bytearray)):
+        raise RequestError(f"CallRequest.input_data must be bytes, got {type(request.input_data).__name__}")
+    if request.nonce is not None and (isinstance(request.nonce, bool) or not isinstance(request.nonce, int) or not 0 <= request.nonce < 1 << 64):
+        raise RequestError(f"CallRequest.nonce must be an integer in 0..2^64-1, got {request.nonce!r}")
+    named = request.named_inputs
+    if named is not None and (not hasattr(named, "items") or not all(isinstance(k, str) for k in named)):
+        raise RequestError("CallRequest.named_inputs must be a mapping of input names (str) to tensors")
+
+
 class CoordinatorCore:
     """Runs the stages of one execution with plugins chosen from the registry."""
 
@@ -409,10 +430,9 @@ class CoordinatorCore:
             timings[stage] = int((now - t) * 1_000_000)
             t = now
 
+        check_request(request)
         check_cancel(cancel, deadline, "admit")
         caller_key = self.caller_key(request.caller)
-        if not isinstance(request.function, str) or not request.function:
-            raise RequestError("the function name must be a non-empty string")
         stored, engine, info = self.resource(request.resource_id)
         limits = self.admit(request, stored.kind, caller_key.address)
         ctx = sealed = None
@@ -659,7 +679,8 @@ class Manager:
         try:
             result = self.core.call(request, **kwargs)
         except IspcError as exc:
-            log.info("call %s.%s failed: %s", request.resource_id.hex()[:12], request.function, exc)
+            rid = getattr(request, "resource_id", b"")
+            log.info("call %s.%s failed: %s", rid.hex()[:12] if isinstance(rid, bytes) else "?", getattr(request, "function", "?"), exc)
             raise
         for stage, us in result.timings_us.items():
             self.metrics.setdefault(stage, []).append(us)

@@ -73,7 +73,8 @@ def encode_arg(value: Any) -> bytes:
     try:
         return encode_value(value)
     except RequestError:
-        pass
+        if isinstance(value, int):
+            raise  # "integer ... does not fit in i64"
     try:
         if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
             return bytes([NAMED_TENSOR_TAG]) + _lp(value[0].encode("utf-8")) + _encode_tensor(value[1])
