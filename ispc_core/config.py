@@ -13,6 +13,7 @@ naming the key (``proof.mdoe``). Free-form settings for plugins live under
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Mapping
@@ -269,6 +270,26 @@ def _validate(cfg: Config) -> Config:
     return cfg
 
 
+#: deeper than any configuration needs; tomllib recurses per level, and a process that imported py_ecc
+#: (which raises the recursion limit to 100000) would overflow the C stack on a hostile file
+MAX_TOML_DEPTH = 64
+_TOML_STRINGS = re.compile(r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'', re.S)
+
+
+def _check_toml_depth(text: str, name: str) -> None:
+    """ConfigError if arrays / inline tables nest deeper than :data:`MAX_TOML_DEPTH` (checked before parsing)."""
+    if text.count("[") + text.count("{") <= MAX_TOML_DEPTH:
+        return
+    depth = 0
+    for ch in _TOML_STRINGS.sub('""', text):
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_TOML_DEPTH:
+                raise ConfigError(f"{name}: not valid TOML: arrays or tables nested more than {MAX_TOML_DEPTH} levels deep")
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+
+
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
     """The node home: the argument, else ``$ISPC_HOME``, else ``./.ispc``."""
     return Path(home or os.environ.get("ISPC_HOME") or ".ispc").resolve()
@@ -290,9 +311,18 @@ def load_config(
     path = home_path / CONFIG_FILE
     if path.exists():
         try:
-            data = tomllib.loads(path.read_text("utf-8"))
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path.name}: not valid UTF-8 (byte {exc.object[exc.start:exc.start + 1]!r} at offset {exc.start})") from None
+        except OSError as exc:
+            raise ConfigError(f"{path.name}: cannot be read: {exc.strerror or exc}") from None
+        _check_toml_depth(text, path.name)
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"{path.name}: not valid TOML: nested too deeply") from None
         cfg = _merge(cfg, data, from_text=False, origin=CONFIG_FILE)
     env = os.environ if environ is None else environ
     cfg = _merge(cfg, _env_overrides(env), from_text=True, origin="environment")
