@@ -1,10 +1,15 @@
-"""``ispc demo``: the main job end to end on a fresh embedded node.
+"""``ispc demo``: the main job end to end on fresh embedded nodes.
 
-It deploys the example token contract, has alice pay bob through it, mines a
-block, bumps a versioned counter, runs an ONNX model, and — when a prover is
-installed — proves every call and verifies the proofs on a second node home
-that shares only the key store. Whatever a missing plugin prevents is named,
-with the distribution that provides it, and the rest still runs.
+On node A it deploys the example token contract (on chain), has alice pay
+bob through it, bumps a versioned counter and runs an ONNX model, proving
+every call when a prover is installed, and mines a block. Then a second node
+home B on the same chain (it shares only the key store and the chain
+configuration) takes A's transactions as exported bytes, verifies each as its
+mempool does, says which circuit proved it and what that proof means, mines
+them and shows the same balances; last, a forged transfer (alice's payment
+re-pointed to an attacker, re-signed with the attacker's own key) is refused
+by B with the failed check named. Whatever a missing plugin prevents is
+named, with the distribution that provides it, and the rest still runs.
 """
 
 from __future__ import annotations
@@ -92,25 +97,31 @@ def _plan(overrides: dict[str, Any]):
 
 
 def run_demo(home: str | None, overrides: dict[str, Any]) -> None:
-    """Run the demo on a fresh node home (``./.ispc-demo`` unless ``home`` is given)."""
+    """Run the demo on fresh node homes (``./.ispc-demo`` and ``./.ispc-demo-b`` unless ``home`` is given)."""
     from ispc_core.coordinator import Manager
 
     engines, provers, missing, mode, pm = _plan(overrides)
     path = _fresh_home(home)
-    _say("== ispc demo: run once, build the transaction while running, prove it ==")
+    _say("== ispc demo: run once, build the transaction while running, prove it; another node checks it ==")
     _say(f"node home   {path}")
     _say(f"engines     {', '.join(engines) or '(none)'}")
     _say(f"provers     {', '.join(provers) or '(none)'}")
     for line in missing:
         _say(f"missing     {line}")
     _say(f"proof mode  {mode}" + ("  (no prover installed: transactions carry no proof)" if mode == "off" else ""))
-    _say()
     overrides = {**overrides, "proof.mode": mode}
-    results = []
+    if mode == "off":  # only a development chain accepts executions without a proof
+        overrides["chain.accept_unproven"] = True
+    _say()
+    results: list = []
     with Manager.open(path, overrides=overrides) as m:
+        chain = m.config.chain
+        _say(f"chain       {m.config.node.chain_id}: pins {', '.join(chain.circuits)}"
+             + ("; accepts unproven executions (development chain)" if chain.accept_unproven else ""))
         alice, bob = m.address("alice"), m.address("bob")
         _say(f"alice {alice.hex()}  balance {m.balance('alice')}")
         _say(f"bob   {bob.hex()}  balance {m.balance('bob')}")
+        _say("\n== node A runs and proves ==")
         if "wasm" in engines:
             results += _wasm_part(m, alice, bob)
         else:
@@ -119,13 +130,20 @@ def run_demo(home: str | None, overrides: dict[str, Any]) -> None:
             results += _onnx_part(m)
         else:
             _say("\n-- skipped: ONNX model call (no onnx engine)")
-        if results:
-            block = m.mine()
-            if block is not None:
-                _say(f"\nmined block {block.height} ({block.tx_count} transactions) at deterministic time {block.time}")
-            _say(f"balances now: alice {m.balance('alice')}, bob {m.balance('bob')}")
-        if mode != "off" and results:
-            _verify_elsewhere(m, path, results, overrides)
+        if not results:
+            _say("\ndemo finished" + (f"; {len(missing)} plugin(s) missing, see above" if missing else ""))
+            return
+        from ispc_core.node import txcodec
+
+        exported = [txcodec.encode(tx) for _, tx in m.node.mempool.list()]  # what `ispc tx export` writes
+        block = m.mine()
+        if block is not None:
+            _say(f"\nmined block {block.height} ({block.tx_count} transactions) at deterministic time {block.time}")
+        _say(f"balances now: alice {m.balance('alice')}, bob {m.balance('bob')}")
+        balances = (m.balance(alice.hex()), m.balance(bob.hex()))
+        join = {**overrides, **m.chain_overrides()}
+        transfer = next((r for r in results if r.transaction.execution.function == "transfer"), None)
+    _on_node_b(path, join, exported, (alice, bob), balances, transfer)
     _say("\ndemo finished" + (f"; {len(missing)} plugin(s) missing, see above" if missing else ""))
 
 
@@ -184,22 +202,94 @@ def _onnx_part(m) -> list:
     return [res]
 
 
-def _verify_elsewhere(m, path: Path, results: list, overrides: dict[str, Any]) -> None:
-    """Verify every proof on a second node home that shares only the key store."""
-    try:
-        from ispc_core.verify import verify_transaction
-    except ImportError:
-        _say("\n-- proofs made; a verifier for other node homes is not installed")
-        return
+def _on_node_b(path: Path, join: dict[str, Any], exported: list[bytes], people, balances, transfer) -> None:
+    """Node B on A's chain, sharing only A's key store: it verifies and admits A's transactions, mines them
+    and shows the same balances; then it refuses a forged transfer."""
     from ispc_core.coordinator import Manager
+    from ispc_core.errors import TransactionRejected
+    from ispc_core.node import txcodec
+    from ispc_core.verify import verify_transaction
 
-    other = path.parent / (path.name + "-verifier")
-    if other.exists():
-        shutil.rmtree(other)
-    other.mkdir()
-    shutil.copytree(path / "zkkeys", other / "zkkeys")
-    with Manager.open(other, overrides=overrides) as v:
-        _say(f"\n-- verifying on a second node home sharing only the key store ({other.name})")
-        for res in results:
-            report = verify_transaction(v, res.transaction, check_ledger=False)
-            _say(f"  {res.tx_id.hex()[:16]}… {'valid' if report.valid else 'INVALID: ' + report.reason}")
+    other = _fresh_home(str(path.parent / (path.name + "-b")))
+    shutil.rmtree(other / "zkkeys", ignore_errors=True)
+    if (path / "zkkeys").is_dir():
+        shutil.copytree(path / "zkkeys", other / "zkkeys")
+    alice, bob = people
+    with Manager.open(other, overrides=join) as b:
+        _say(f"\n== node B ({other.name}): the same chain, sharing only the key store; it gets A's transactions ==")
+        for raw in exported:
+            tx = txcodec.decode(raw)
+            name = tx.execution.function or "deploy"
+            report = verify_transaction(b, tx)
+            try:
+                b.submit_transaction(raw)  # verified again exactly as the mempool verifies
+                verdict = "accepted"
+            except TransactionRejected as exc:
+                verdict = f"REFUSED ({exc.reason}): {exc}"
+            if not tx.HasField("execution"):
+                what = "deployer's signature"
+            elif report.circuit:
+                what = f"{report.circuit}: " + ("proves the computation" if report.proves_computation
+                                                 else "binding-only: trusts the executing node")
+            else:
+                what = "no proof (development chain)"
+            _say(f"  {report.tx_id.hex()[:16]}… {name:<9} {verdict}  [{what}]")
+        block = b.mine()
+        if block is not None:
+            _say(f"mined block {block.height} ({block.tx_count} transactions) at deterministic time {block.time}")
+        now = (b.balance(alice.hex()), b.balance(bob.hex()))
+        _say(f"balances on B: alice {now[0]}, bob {now[1]}" + ("  (the same as on A)" if now == balances else "  DIFFERENT FROM A"))
+        if transfer is not None:
+            _forgery(b, transfer.transaction, bob)
+
+
+def _forgery(b, tx, payee: bytes) -> None:
+    """alice's transfer with its payee replaced by an attacker wherever it appears (call, journal, events,
+    outputs), every hash recomputed as a forger would, signed with the attacker's own key: B refuses it."""
+    from ispc_core.commitment import result_hash, trace_commitment, transaction_effects
+    from ispc_core.errors import TransactionRejected
+    from ispc_core.journal import request_hash_of, trace_encoding
+    from ispc_core.node import txcodec
+    from ispc_core.node.keys import NodeKey
+    from ispc_core.proto import transaction_pb2 as pb
+
+    attacker = NodeKey.generate("attacker")
+    t = pb.Transaction()
+    t.CopyFrom(tx)
+    ex = t.execution
+
+    def swap(data: bytes) -> bytes:
+        return bytes(data).replace(payee, attacker.address)
+
+    ex.input_data, ex.return_data = swap(ex.input_data), swap(ex.return_data)
+    for event in ex.events:
+        event.data = swap(event.data)
+    for entry in ex.journal:
+        entry.args[:] = [swap(a) for a in entry.args]
+        entry.result = swap(entry.result)
+    for out in t.outputs:
+        if out.owner == payee:
+            out.owner = out.locking.owner_address = attacker.address
+    proof = next((o.state.zk_proof for o in t.outputs if o.HasField("state") and o.state.zk_proof.curve), None)
+    curve = proof.curve if proof is not None else b.config.proof.curve
+    ex.request_hash = request_hash_of(t)
+    ex.trace_commitment = trace_commitment(trace_encoding(ex.journal), curve)
+    ex.execution_result_hash = result_hash(bytes(ex.resource_id), bytes(ex.request_hash), bytes(ex.trace_commitment),
+                                           transaction_effects(t), curve)
+    for out in t.outputs:
+        if out.HasField("state"):
+            out.state.execution_result_hash = ex.execution_result_hash
+    txcodec.sign_inputs(t, lambda i, tx_input: attacker)
+    txcodec.sign_caller(t, attacker)
+    txcodec.attest(t, attacker)
+    _say(f"\n-- a forgery: alice's transfer re-pointed to attacker {attacker.address.hex()[:16]}…, "
+         "hashes recomputed, signed with the attacker's own key")
+    height = b.node.ledger.snapshot().height
+    try:
+        b.submit_transaction(txcodec.encode(t))
+        _say("  ACCEPTED (this is a bug)")
+    except TransactionRejected as exc:
+        _say(f"  node B refuses it ({exc.reason}): {str(exc).split('): ', 1)[-1]}")
+    unchanged = len(b.node.mempool) == 0 and b.node.ledger.snapshot().height == height
+    _say(f"  node B {'unchanged' if unchanged else 'CHANGED'}: mempool {len(b.node.mempool)}, height "
+         f"{b.node.ledger.snapshot().height}, attacker balance {b.balance(attacker.address.hex())}")

@@ -18,6 +18,17 @@ def test_demo_runs_end_to_end(tmp_path, monkeypatch):
     assert "output y [1, 8]" in out
     assert "balances now: alice 999750, bob 250" in out
     assert (tmp_path / ".ispc-demo" / "ledger.sqlite").exists()
+    # node B on the same chain admits A's transactions (three deploys, four calls), mines the same balances
+    node_b = out[out.index("== node B"):]
+    assert "accepts unproven executions (development chain)" in out
+    assert node_b.count(" accepted ") == 7 and "REFUSED" not in node_b
+    assert node_b.count("deploy    accepted  [deployer's signature]") == 3
+    assert "transfer  accepted  [no proof (development chain)]" in node_b
+    assert "balances on B: alice 999750, bob 250  (the same as on A)" in node_b
+    assert (tmp_path / ".ispc-demo-b" / "ledger.sqlite").exists()
+    # the forged transfer is refused, naming the check, and changes nothing
+    assert "node B refuses it (signatures): the caller signature is by a key that is not the caller's" in node_b
+    assert "node B unchanged: mempool 0, height 1, attacker balance 0" in node_b
 
 
 def test_demo_names_missing_plugins(tmp_path, monkeypatch):
