@@ -485,8 +485,8 @@ class OnnxEngine:
         except WorkerDied as exc:
             raise ModelCrashed(f"the model crashed its inference worker: {exc}; the node is unaffected",
                                signal_name=exc.signal_name) from None
-        except WorkerTimeout:
-            raise exceeded("the inference did not stop and its worker was killed") from None
+        except WorkerTimeout as exc:
+            raise exceeded(str(exc)) from None
         if not header["ok"]:
             kind = header["error"]
             if kind == "deadline":

@@ -135,7 +135,7 @@ class InferenceWorker:
         except wire.WireError as exc:
             if exc.timed_out:
                 self.kill()
-                raise WorkerTimeout("the inference worker did not answer by the deadline and was killed") from None
+                raise WorkerTimeout("the inference did not stop and its worker was killed") from None
             raise self._death() from None
         try:
             return wire.parse_reply(frame)
@@ -213,8 +213,15 @@ class WorkerPool:
         self._starting = 0
         self._cond = threading.Condition()
         self._closed = False
+        self._pid = os.getpid()
         #: workers started so far (a crash costs one)
         self.started = 0
+
+    def _forget_if_forked(self) -> None:
+        """In a forked child, the parent's workers are not ours to talk to: start afresh."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._idle, self._all, self._starting = [], [], 0
 
     def acquire(self, key: bytes | None, deadline: float | None) -> InferenceWorker:
         """An idle worker (preferring one that holds ``key``), a new one, or the next one freed.
@@ -222,6 +229,7 @@ class WorkerPool:
         Raises :class:`WorkerTimeout` if none is free by ``deadline``.
         """
         with self._cond:
+            self._forget_if_forked()
             while True:
                 if self._closed:
                     raise WorkerDied("the engine is closed")
@@ -235,7 +243,7 @@ class WorkerPool:
                     break
                 timeout = None if deadline is None else deadline - time.monotonic()
                 if timeout is not None and timeout <= 0:
-                    raise WorkerTimeout("no inference worker became free before the deadline")
+                    raise WorkerTimeout(f"no inference worker (of {self.size}) became free before the deadline")
                 self._cond.wait(timeout)
         try:
             worker = InferenceWorker()

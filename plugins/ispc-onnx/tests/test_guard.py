@@ -132,6 +132,7 @@ def test_a_worker_killed_from_outside_is_a_typed_error_and_replaced(harness, bui
     rid, _ = harness.deploy(mlp_code)
     (pid,) = harness.engine.pool.pids()
     os.kill(pid, signal.SIGKILL)
+    harness.engine.pool._all[0].proc.wait(timeout=60)  # gone (and its socket closed) before the call
     with pytest.raises(ModelCrashed, match="SIGKILL"):
         harness.call(rid, {"x": mlp_x})
     result, _ = harness.call(rid, {"x": mlp_x})  # a fresh worker rebuilds the session
@@ -228,3 +229,22 @@ def test_other_runtime_faults_are_execution_errors(harness, build, case):
         harness.call(rid, feeds)
     assert not isinstance(info.value, ModelCrashed)
     assert harness.engine.pool.started == 1
+
+
+def test_waiting_for_a_busy_worker_is_bounded_by_the_deadline(harness_factory, build, mlp_code, mlp_x):
+    import threading
+
+    h = harness_factory(workers=1)
+    slow, _ = h.deploy(build.slow_model())
+    fast, _ = h.deploy(mlp_code)
+    done = []
+    busy = threading.Thread(target=lambda: done.append(pytest.raises(DeadlineExceeded, h.call, slow,
+        {"x": np.ones((512, 512), np.float32)}, limits=Limits(wall_time_ms=1500, max_input_bytes=4 << 20))))
+    busy.start()
+    try:
+        time.sleep(0.2)  # the only worker is now running the slow model
+        with pytest.raises(DeadlineExceeded, match=r"no inference worker \(of 1\) became free"):
+            h.call(fast, {"x": mlp_x}, limits=Limits(wall_time_ms=100))
+    finally:
+        busy.join()
+    assert done and h.call(fast, {"x": mlp_x})[0].values  # free again afterwards
