@@ -62,7 +62,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).with_name("RESULTS.md")))
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp()) / "node"
-    m = Manager.open(home, overrides={"proof.mode": "off"}, plugins=[TrivialPlugin()], load_entry_points=True)
+    m = Manager.open(home, overrides={"proof.mode": "off", "chain.accept_unproven": True}, plugins=[TrivialPlugin()], load_entry_points=True)
     rid = m.deploy(b"trivial program", kind="trivial").resource_id
     for i in range(50):  # warm-up
         m.call(CallRequest(rid, "run", (i,)))

@@ -141,7 +141,7 @@ def bench_token(n=2000):
         from ispc_core.coordinator import Manager
 
         with tempfile.TemporaryDirectory() as home:
-            with Manager.open(home, overrides={"proof.mode": "off"}) as m:
+            with Manager.open(home, overrides={"proof.mode": "off", "chain.accept_unproven": True}) as m:
                 token = m.deploy(code).resource_id
                 bob = m.address("bob")
                 req = CallRequest(resource_id=token, function="transfer", args=(1,), caller="alice", input_data=bob)
