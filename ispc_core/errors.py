@@ -217,13 +217,17 @@ class LedgerError(IspcError):
 
 
 class TransactionRejected(LedgerError):
-    """The mempool or ledger rejected a transaction; ``reason`` says why."""
+    """The mempool or ledger rejected a transaction; ``reason`` says why (a ledger rule, or the failed
+    verification check). For a malformed call record or journal, ``entry`` (the journal entry's index,
+    None for the call record) and ``field`` name what does not decode."""
 
     code = "tx_rejected"
 
-    def __init__(self, message: str, *, reason: str = ""):
+    def __init__(self, message: str, *, reason: str = "", entry: int | None = None, field: str = ""):
         super().__init__(message)
         self.reason = reason or message
+        self.entry = entry
+        self.field = field
 
 
 class JournalError(RequestError):

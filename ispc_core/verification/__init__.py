@@ -113,7 +113,7 @@ class Verifier:
             if check_ledger:
                 checks.append(Check("ledger", True, check_ledger_rules(self.node, tx, tx_id)))
         except CheckFailed as exc:
-            checks.append(Check(exc.name, False, exc.detail))
+            checks.append(Check(exc.name, False, exc.detail, entry=exc.entry, field=exc.field))
         failed = next((c for c in checks if not c.ok), None)
         reason = f"{failed.name}: {failed.detail}" if failed else "every check passed"
         return VerificationReport(
@@ -168,7 +168,10 @@ class Verifier:
         if not report.valid:
             failed = report.failed
             log.info("refused %s: %s", report.tx_id.hex()[:16], report.reason)
-            raise TransactionRejected(f"transaction rejected ({failed.name}): {failed.detail}", reason=failed.name)
+            raise TransactionRejected(
+                f"transaction rejected ({failed.name}): {failed.detail}",
+                reason=failed.name, entry=failed.entry, field=failed.field,
+            )
 
 
 def verify_transaction(manager, tx, *, check_ledger: bool = True, reexecute: bool = False, request: Any = None) -> VerificationReport:

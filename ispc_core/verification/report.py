@@ -14,6 +14,9 @@ class Check:
     name: str
     ok: bool
     detail: str = ""
+    #: for a malformed journal or call record: the entry's index (None: the call record) and the field
+    entry: int | None = None
+    field: str = ""
 
 
 @attrs.frozen
@@ -66,7 +69,9 @@ def trust_note(circuit: str, proves_computation: bool) -> str:
 class CheckFailed(Exception):
     """Raised inside a check module to stop at the first failure; becomes a failed :class:`Check`."""
 
-    def __init__(self, name: str, detail: str):
+    def __init__(self, name: str, detail: str, *, entry: int | None = None, field: str = ""):
         super().__init__(f"{name}: {detail}")
         self.name = name
         self.detail = detail
+        self.entry = entry
+        self.field = field

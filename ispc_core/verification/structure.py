@@ -37,7 +37,7 @@ def check_structure(tx: pb.Transaction, *, max_journal_bytes: int, max_code_byte
         check_call_record(tx)
         calls = decode_journal(ex.journal, max_bytes=max_journal_bytes)
     except JournalError as exc:
-        raise CheckFailed(NAME, str(exc)) from None
+        raise CheckFailed(NAME, str(exc), entry=exc.entry, field=exc.field or "call") from None
     if ex.snapshot_height > tip:
         raise CheckFailed(NAME, f"snapshot height {ex.snapshot_height} is above this node's chain tip {tip}")
     if tip - ex.snapshot_height > MAX_SNAPSHOT_AGE:
