@@ -1,15 +1,18 @@
 """The snarkjs commands people reach for, on circom/snarkjs files: ``ispc zk r1cs info``,
-``ispc zk wtns check``, ``ispc zk export verificationkey`` and ``ispc zk export calldata``.
+``ispc zk wtns check``, ``ispc zk export verificationkey``, ``ispc zk export solidityverifier``
+and ``ispc zk export calldata``.
 
 They need no node home. Outputs match snarkjs 0.7 (``snarkjs r1cs info``,
-``snarkjs zkey export verificationkey``, ``snarkjs zkey export soliditycalldata``);
-the interop tests compare them. Exit codes as for the other ``zk`` commands:
+``snarkjs zkey export verificationkey``, ``snarkjs zkey export solidityverifier``,
+``snarkjs zkey export soliditycalldata``); the interop tests compare them. Exit codes as for the other ``zk`` commands:
 0 success, 1 failure (``wtns check``: the witness does not satisfy the
 circuit), 2 malformed input (one ``error: malformed input: ...`` line).
 
 The readers are the ZK layer's (:mod:`ispc_core.zk.formats`); turning a
 ``.zkey`` into a verification key needs the scheme's plugin (``ispc-groth16``
-for Groth16, ``ispc-plonk`` for PLONK), looked up through the plugin manager.
+for Groth16, ``ispc-plonk`` for PLONK), looked up through the plugin manager;
+the Solidity verifier comes from the scheme's prover, through its optional
+``solidity_verifier(verification_key_json) -> str`` method.
 """
 
 from __future__ import annotations
@@ -212,7 +215,7 @@ def wtns_check(r1cs, wtns) -> None:
 # ---------------------------------------------------------------------------- ispc zk export
 @click.group("export")
 def export_group() -> None:
-    """Export verification keys and Solidity calldata (as snarkjs does)."""
+    """Export verification keys, Solidity verifiers and Solidity calldata (as snarkjs does)."""
 
 
 @export_group.command("verificationkey")
@@ -230,6 +233,53 @@ def export_verificationkey(zkey, output) -> None:
         return
     write_json_atomic(Path(output), vk)
     click.echo(f"verification key ({vk['protocol']}, {vk['curve']}, {vk['nPublic']} public) written to {output}")
+
+
+def solidity_verifier_of(ctx, vk: dict[str, Any]) -> str:
+    """The Solidity verifier contract of ``vk`` from its scheme's prover (``solidity_verifier``, optional)."""
+    from ispc_core.cli.zk import _file_prover
+    from ispc_core.errors import NotProvided
+
+    scheme = vk["protocol"]
+    method = getattr(_file_prover(ctx, scheme), "solidity_verifier", None)
+    if not callable(method):
+        raise NotProvided(f"prover {scheme!r} does not implement solidity_verifier; it cannot export a Solidity verifier")
+    return method(vk)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file (nothing partial is left behind)."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@export_group.command("solidityverifier")
+@click.argument("zkey", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="write the contract here (default: stdout)")
+@click.pass_context
+def export_solidityverifier(ctx, zkey, output) -> None:
+    """The Solidity verifier contract of a bn254 Groth16 or PLONK .zkey, as `snarkjs zkey export solidityverifier` writes it."""
+    data = _read_bytes(zkey, "zkey")
+    try:
+        vk = verification_key_from_zkey(data)
+        text = solidity_verifier_of(ctx, vk)
+    except zk_errors() as exc:
+        malformed(exc)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    write_text_atomic(Path(output), text)
+    click.echo(f"Solidity verifier ({vk['protocol']}, {vk['nPublic']} public) written to {output}")
 
 
 @export_group.command("calldata")

@@ -12,8 +12,10 @@
 * ``verify(artifact)`` — the verifying key is looked up **by hash** in the local
   key store (never taken from the artifact); malformed proofs or public inputs
   raise :class:`~ispc_core.zk.errors.FormatError` / ``InvalidPoint`` before any pairing.
-* ``has_verification_key(hash)``, ``setup(...)``, ``import_zkey(...)``, and the
-  file operations of :mod:`ispc_groth16.files` for the ``ispc zk`` commands.
+* ``has_verification_key(hash)``, ``setup(...)``, ``import_zkey(...)``, the
+  file operations of :mod:`ispc_groth16.files` for the ``ispc zk`` commands, and
+  ``solidity_verifier(vk_json)`` (:mod:`ispc_groth16.solidity`) for
+  ``ispc zk export solidityverifier``.
 """
 
 from __future__ import annotations
@@ -189,6 +191,12 @@ class Groth16Prover:
     def verify_files(self, vk_json, public_json, proof_json) -> bool:
         """snarkjs ``verification_key.json``, ``public.json``, ``proof.json`` → valid?"""
         return files.verify_files(vk_json, public_json, proof_json)
+
+    def solidity_verifier(self, vk_json) -> str:
+        """The Solidity verifier contract of a bn254 ``verification_key.json`` (see :mod:`ispc_groth16.solidity`)."""
+        from .solidity import solidity_verifier
+
+        return solidity_verifier(vk_json)
 
 
 def _field_moduli() -> dict[str, int]:

@@ -440,3 +440,9 @@ class PlonkProver:
         proof = plonk_proof_from_json(proof_json, vk.curve)
         public = public_from_json(public_json, vk.curve)
         return plonk_verify(vk, proof, public)
+
+    def solidity_verifier(self, vk_json: dict) -> str:
+        """The Solidity verifier contract of a bn254 ``verification_key.json`` (see :mod:`ispc_plonk.solidity`)."""
+        from .solidity import solidity_verifier
+
+        return solidity_verifier(vk_json)
