@@ -323,10 +323,14 @@ class Ledger:
         return Utxo(outpoint=pb.OutPoint(tx_id=bytes(tx_id_), index=idx), output=output, amount=native)
 
     def utxos_of(self, address: bytes, *, native_only: bool = True) -> list[Utxo]:
-        """Unspent outputs owned by ``address`` (only native ones unless ``native_only=False``), oldest first."""
+        """Unspent outputs owned by ``address`` (only native ones unless ``native_only=False``), oldest first.
+
+        Native ones are those ``address`` can spend: an output locked to a contract counts for nobody's
+        balance, whatever its ``owner`` field says (any payer may fill that in).
+        """
         sql = "SELECT tx_id, idx, raw_output, native_amount FROM utxos WHERE owner = ? AND spent_in IS NULL"
         if native_only:
-            sql += " AND kind = 'native'"
+            sql += " AND kind = 'native' AND contract IS NULL"
         with self._read() as conn:
             rows = conn.execute(sql + " ORDER BY rowid", (bytes(address),)).fetchall()
         return [self._utxo(r) for r in rows]
@@ -351,10 +355,11 @@ class Ledger:
         return None if row is None else self._utxo(row)
 
     def balance(self, address: bytes) -> int:
-        """Sum of the native amounts of the unspent outputs owned by ``address``."""
+        """Sum of the native amounts of the unspent outputs ``address`` can spend (not those locked to a contract)."""
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT native_amount FROM utxos WHERE owner = ? AND spent_in IS NULL AND kind = 'native'",
+                "SELECT native_amount FROM utxos WHERE owner = ? AND spent_in IS NULL AND kind = 'native'"
+                " AND contract IS NULL",
                 (bytes(address),),
             ).fetchall()
         return sum(r[0] for r in rows)
@@ -408,7 +413,7 @@ class Ledger:
         with self._read() as conn:
             (total,) = conn.execute(
                 "SELECT COALESCE(SUM(u.native_amount), 0) FROM utxos u JOIN transactions c ON c.id = u.tx_id"
-                " WHERE u.owner = ? AND u.kind = 'native' AND c.height BETWEEN 0 AND ?"
+                " WHERE u.owner = ? AND u.kind = 'native' AND u.contract IS NULL AND c.height BETWEEN 0 AND ?"
                 " AND (u.spent_in IS NULL OR (SELECT s.height FROM transactions s WHERE s.id = u.spent_in) > ?)",
                 (bytes(address), int(height), int(height)),
             ).fetchone()
