@@ -67,7 +67,7 @@ from ispc_core.errors import (
 from ispc_core.specs import EngineCall, EngineResult, FunctionSignature, HostFunction, Limits, ResourceInfo
 
 from ispc_onnx import tensorcodec, wire
-from ispc_onnx.model import ModelSignature, TensorSpec, parse_model, signature_of
+from ispc_onnx.model import ModelSignature, TensorSpec
 from ispc_onnx.guard import WorkerDied, WorkerPool, WorkerTimeout
 from ispc_onnx.runtime import SessionCache
 
@@ -283,18 +283,11 @@ class OnnxEngine:
         here is kept under ``sha256(code)`` — the node's resource id — so the
         first call finds it warm.
         """
-        bytes_ = bytes(code)
-        info, signature = self._inspect(bytes_)
-        # The node names a resource by the sha256 of its bytes: keep the session just built,
-        # so the first call does not pay for it (it simply ages out of the LRU otherwise).
-        self._load(hashlib.sha256(bytes_).digest(), bytes_, signature)
-        return info
+        code = bytes(code)
+        return self._describe(self._load(hashlib.sha256(code).digest(), code))
 
-    def _inspect(self, code: bytes) -> tuple[ResourceInfo, ModelSignature]:
-        if len(code) > self.max_model_bytes:
-            raise DeployError(f"model of {len(code)} bytes exceeds max_model_bytes = {self.max_model_bytes}")
-        model = parse_model(code)
-        signature = signature_of(model)
+    @staticmethod
+    def _describe(signature: ModelSignature) -> ResourceInfo:
         metadata = signature.to_metadata()
         metadata["engine"] = f"onnxruntime {ort.__version__}"
         export = FunctionSignature(
@@ -302,7 +295,7 @@ class OnnxEngine:
             params=tuple(f"{t.name}:{t.describe()}" for t in signature.inputs),
             results=tuple(f"{t.name}:{t.describe()}" for t in signature.outputs),
         )
-        return ResourceInfo(kind=KIND, exports=(export,), metadata=metadata), signature
+        return ResourceInfo(kind=KIND, exports=(export,), metadata=metadata)
 
     def preload(self, resource_id: bytes, code: bytes) -> None:
         """Build and cache the session for a deployed resource ahead of its first call.
@@ -310,16 +303,21 @@ class OnnxEngine:
         A cold call builds its session inside the call's wall-clock budget;
         preloading moves that cost out of it (e.g. right after deploy).
         """
-        code = bytes(code)
-        _, signature = self._inspect(code)
-        self._load(bytes(resource_id), code, signature)
+        self._load(bytes(resource_id), bytes(code))
 
-    def _load(self, key: bytes, code: bytes, signature: ModelSignature) -> None:
-        """Build the session of ``key`` in a worker (proving onnxruntime can run every node) and keep it warm."""
+    def _load(self, key: bytes, code: bytes) -> ModelSignature:
+        """Check the model and build its session in a worker, keeping it warm under ``key``.
+
+        Parsing, ``onnx.checker`` with shape inference, and the session build
+        all run in the worker: native code fed an untrusted model never runs
+        in the node's process.
+        """
+        if len(code) > self.max_model_bytes:
+            raise DeployError(f"model of {len(code)} bytes exceeds max_model_bytes = {self.max_model_bytes}")
         keep = self.cache.put(key, len(code), True)
         deadline = time.monotonic() + LOAD_TIMEOUT_S
         try:
-            header, _ = self._request(key, code, keep, {"op": "load", "operators": list(signature.operators)}, deadline)
+            header, payload = self._request(key, code, keep, {"op": "load", "inspect": True}, deadline, send_code=True)
         except WorkerDied as exc:
             self.cache.discard(key)
             raise DeployError(f"onnxruntime crashed while loading the model: {exc}") from None
@@ -329,6 +327,14 @@ class OnnxEngine:
         if not header["ok"]:
             self.cache.discard(key)
             raise DeployError(header["message"])
+        try:
+            metadata = json.loads(payload.decode("utf-8"))
+            if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+                raise ValueError("not a mapping of strings")
+            return ModelSignature.from_metadata(metadata)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            self.cache.discard(key)
+            raise DeployError(f"the inference worker described the model unreadably ({exc})") from None
 
     def close(self) -> None:
         """End the inference workers."""
@@ -444,14 +450,14 @@ class OnnxEngine:
         return EngineResult(values=named_outputs, output_data=output_data, usage=usage, metadata=metadata)
 
     def _request(
-        self, key: bytes, code: bytes, keep: bool, message: dict[str, Any], deadline: float
+        self, key: bytes, code: bytes, keep: bool, message: dict[str, Any], deadline: float, *, send_code: bool = False
     ) -> tuple[dict[str, Any], bytes]:
-        """Send ``message`` about model ``key`` to a worker, with the model bytes if it lacks them."""
+        """Send ``message`` about model ``key`` to a worker, with the model bytes if it lacks them (or ``send_code``)."""
         worker = self.pool.acquire(key, deadline)
         try:
             has = key in worker.loaded
             header, payload = worker.request(
-                {**message, "key": key, "code": None if has else code, "keep": keep}, deadline
+                {**message, "key": key, "code": code if send_code or not has else None, "keep": keep}, deadline
             )
             if keep and not has and not (not header["ok"] and header["error"] in ("load", "internal")):
                 worker.loaded.add(key)

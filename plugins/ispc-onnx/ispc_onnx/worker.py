@@ -15,13 +15,16 @@ Requests (pickled dicts, key ``op``):
           ``keep`` (keep the session afterwards), ``drop`` (keys to forget
           first), ``outputs`` (names), ``inputs`` (:func:`ispc_onnx.wire.pack_array` tuples),
           ``deadline`` (``time.monotonic()`` value or None).
-``load``  ``key``, ``code``, ``keep``, ``drop``: build the session only.
+``load``  ``key``, ``code``, ``keep``, ``drop``: build the session only. With
+          ``inspect`` set, first parse and check the model (``onnx.checker``,
+          shape inference) and reply with its signature metadata as JSON.
 
 The worker leaves when its socket closes (its parent is gone).
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 from typing import Any
@@ -70,6 +73,13 @@ class Worker:
             self.sessions.pop(key, None)
         op = request["op"]
         key = request["key"]
+        description = b""
+        if request.get("inspect"):
+            try:
+                description, operators = self._inspect(request["code"])
+            except IspcError as exc:
+                return wire.encode_reply({"ok": False, "error": "load", "message": str(exc)})
+            request = {**request, "operators": operators}
         session = self.sessions.get(key)
         if session is None:
             if request.get("code") is None:
@@ -81,12 +91,24 @@ class Worker:
             if request.get("keep", True):
                 self.sessions[key] = session
         if op == "load":
-            return wire.encode_reply({"ok": True})
+            return wire.encode_reply({"ok": True}, description)
         try:
             return self._run(session, request)
         finally:
             if not request.get("keep", True):
                 self.sessions.pop(key, None)
+
+    @staticmethod
+    def _inspect(code: bytes) -> tuple[bytes, list[str]]:
+        """Parse and check a model (onnx's checker and shape inference are native code too).
+
+        Returns the JSON of its :class:`~ispc_onnx.model.ModelSignature` metadata
+        and its operators; raises :class:`~ispc_core.errors.DeployError`.
+        """
+        from ispc_onnx.model import parse_model, signature_of  # imports onnx: only workers that inspect pay
+
+        signature = signature_of(parse_model(code))
+        return json.dumps(signature.to_metadata()).encode("utf-8"), list(signature.operators)
 
     def _run(self, session: ort.InferenceSession, request: dict[str, Any]) -> bytes:
         run_options = ort.RunOptions()
