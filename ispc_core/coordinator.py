@@ -442,7 +442,7 @@ class CoordinatorCore:
             nonce = request.nonce if request.nonce is not None else self._default_nonce(ctx)
             req_hash = call_request_hash(
                 request, chain_id=self.chain_id, caller=caller_key.address, nonce=nonce,
-                snapshot_height=ctx.env.block_height,
+                snapshot_height=ctx.env.block_height, snapshot_block_hash=ctx.ledger_view.snapshot.tip_hash,
             )
             lap("context")
             result = self.run_engine(ctx, stored, engine, info)

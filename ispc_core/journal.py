@@ -174,6 +174,7 @@ def request_hash(
     input_data: bytes,
     nonce: int,
     snapshot_height: int,
+    snapshot_block_hash: bytes,
 ) -> bytes:
     """sha256 of the call record (docs/formats.md "request hash v2"); arguments already canonical.
 
@@ -193,6 +194,7 @@ def request_hash(
     h.update(_lp(caller))
     h.update(_lp(input_data))
     h.update(struct.pack("<QQ", nonce, snapshot_height))
+    h.update(_lp(snapshot_block_hash))
     return h.digest()
 
 
@@ -209,6 +211,7 @@ def request_hash_of(tx: pb.Transaction) -> bytes:
         input_data=ex.input_data,
         nonce=tx.nonce,
         snapshot_height=ex.snapshot_height,
+        snapshot_block_hash=ex.snapshot_block_hash,
     )
 
 
@@ -219,6 +222,8 @@ def check_call_record(tx: pb.Transaction) -> None:
         raise JournalError(f"execution.resource_id is {len(ex.resource_id)} bytes, not 32", field="resource_id")
     if not ex.function:
         raise JournalError("execution.function is empty", field="function")
+    if len(ex.snapshot_block_hash) != 32:
+        raise JournalError(f"execution.snapshot_block_hash is {len(ex.snapshot_block_hash)} bytes, not 32", field="snapshot_block_hash")
     if len(tx.caller) != 20:
         raise JournalError(f"caller is {len(tx.caller)} bytes, not a 20-byte address", field="caller")
     for i, a in enumerate(ex.args):
@@ -241,7 +246,7 @@ def check_call_record(tx: pb.Transaction) -> None:
             raise JournalError(f"execution.return_values[{i}] does not decode: {exc}", field=f"return_values[{i}]") from None
 
 
-def call_fields(request, snapshot_height: int) -> dict[str, Any]:
+def call_fields(request, snapshot_height: int, snapshot_block_hash: bytes) -> dict[str, Any]:
     """The call-record fields of ``ExecutionProof`` for a :class:`~ispc_core.context.CallRequest`."""
     named = request.named_inputs or {}
     return {
@@ -251,6 +256,7 @@ def call_fields(request, snapshot_height: int) -> dict[str, Any]:
         "named_inputs": [pb.NamedValue(name=k, value=encode_arg(named[k])) for k in sorted(named)],
         "input_data": request.input_data,
         "snapshot_height": snapshot_height,
+        "snapshot_block_hash": snapshot_block_hash,
     }
 
 

@@ -35,9 +35,11 @@ def contract_address(resource_id: bytes) -> bytes:
     return hashlib.sha256(b"ispc.contract\x00" + resource_id).digest()[-20:]
 
 
-def call_request_hash(request, *, chain_id: bytes, caller: bytes, nonce: int, snapshot_height: int) -> bytes:
+def call_request_hash(
+    request, *, chain_id: bytes, caller: bytes, nonce: int, snapshot_height: int, snapshot_block_hash: bytes
+) -> bytes:
     """The request hash (:func:`ispc_core.journal.request_hash`) of a call about to run."""
-    fields = call_fields(request, snapshot_height)
+    fields = call_fields(request, snapshot_height, snapshot_block_hash)
     return request_hash(
         chain_id=chain_id,
         resource_id=fields["resource_id"],
@@ -48,6 +50,7 @@ def call_request_hash(request, *, chain_id: bytes, caller: bytes, nonce: int, sn
         input_data=fields["input_data"],
         nonce=nonce,
         snapshot_height=snapshot_height,
+        snapshot_block_hash=snapshot_block_hash,
     )
 
 
@@ -178,7 +181,7 @@ def seal(
             out.state.execution_result_hash = erh
     tx.execution.CopyFrom(
         pb.ExecutionProof(
-            **call_fields(ctx.request, env.block_height),
+            **call_fields(ctx.request, env.block_height, view.snapshot.tip_hash),
             request_hash=req_hash,
             execution_result_hash=erh,
             trace_commitment=commitment,

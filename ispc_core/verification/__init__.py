@@ -102,6 +102,7 @@ class Verifier:
         try:
             calls = check_structure(
                 tx,
+                chain_id=self.node.ledger.chain_id,
                 max_journal_bytes=self.config.limits.max_trace_bytes,
                 max_code_bytes=self.config.limits.max_model_bytes,
                 tip=self.node.ledger.snapshot().height,

@@ -151,6 +151,12 @@ def verification_context(node, config, tx: pb.Transaction, evidence_verifier, or
     block = node.ledger.block(int(ex.snapshot_height))
     if block is None:
         raise CheckFailed(NAME, f"snapshot height {ex.snapshot_height} is above this node's chain tip")
+    if block.hash != bytes(ex.snapshot_block_hash):
+        raise CheckFailed(
+            NAME,
+            f"the snapshot block {bytes(ex.snapshot_block_hash).hex()[:16]}… is not this chain's block at height "
+            f"{block.height} ({block.hash.hex()[:16]}…): the call was made on another chain or history",
+        )
     env = DeterministicEnv(
         block_height=block.height,
         block_time=block.time,

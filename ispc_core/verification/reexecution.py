@@ -100,7 +100,8 @@ def check_reexecution(manager, tx, tx_id: bytes, request=None) -> Check:
             try:
                 ctx = core.open_context(req, limits, caller, trace_id="reexecution", correlation_id="reexecution")
                 req_hash = call_request_hash(
-                    req, chain_id=core.chain_id, caller=caller, nonce=tx.nonce, snapshot_height=ctx.env.block_height
+                    req, chain_id=core.chain_id, caller=caller, nonce=tx.nonce, snapshot_height=ctx.env.block_height,
+                    snapshot_block_hash=ctx.ledger_view.snapshot.tip_hash,
                 )
                 result = core.run_engine(ctx, stored, engine, info)
                 sealed = core.seal(ctx, result, stored.kind, tx.nonce, req_hash)

@@ -19,12 +19,17 @@ NAME = "structure"
 MAX_SNAPSHOT_AGE = 1024
 
 
-def check_structure(tx: pb.Transaction, *, max_journal_bytes: int, max_code_bytes: int, tip: int) -> list[JournalCall]:
+def check_structure(
+    tx: pb.Transaction, *, chain_id: bytes, max_journal_bytes: int, max_code_bytes: int, tip: int
+) -> list[JournalCall]:
     """Raise :class:`CheckFailed` if ``tx`` is malformed; return its decoded journal (empty for a non-execution).
 
     ``tip`` is this node's chain height (the snapshot height must be at most
     :data:`MAX_SNAPSHOT_AGE` blocks behind it, and not ahead of it).
     """
+    if tx.chain_id != chain_id:
+        # the ledger rule's own reason, so a refusal reads the same whichever check meets it first
+        raise CheckFailed("wrong chain", f"chain id {bytes(tx.chain_id)!r} is not this node's {chain_id!r}")
     if not tx.HasField("execution"):
         if any(o.WhichOneof("content") == "state" for o in tx.outputs):
             raise CheckFailed(NAME, "state outputs without an execution record (no program wrote them)")
