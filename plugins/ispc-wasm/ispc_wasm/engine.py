@@ -297,6 +297,8 @@ class WasmEngine:
         if hit is not None:
             self.stats["memory_hits"] += 1
             return hit.module
+        # The node's limits apply whether or not a compiled copy is on disk (the same answer either way).
+        modinfo.check_compile_limits(modinfo.scan(code), self.limits.max_code_bytes, self.limits.max_functions)
         path = self._cache_path(resource_id)
         if path is not None and path.is_file():
             try:
@@ -308,7 +310,6 @@ class WasmEngine:
                     path.unlink()
                 except OSError:
                     pass
-        modinfo.check_compile_limits(modinfo.scan(code), self.limits.max_code_bytes, self.limits.max_functions)
         try:
             module = Module(self.engine, code)
         except WasmtimeError as exc:

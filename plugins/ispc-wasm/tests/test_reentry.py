@@ -277,3 +277,20 @@ def test_the_plugin_takes_compile_limits_from_the_node_configuration(tmp_path, h
             eng.validate(straight_line(1, functions=1), host_functions)
     finally:
         eng.close()
+
+
+def test_compile_limits_apply_to_modules_already_in_the_disk_cache(tmp_path, host_functions):
+    code = straight_line(1, functions=20)
+    loose = WasmEngine(cache_dir=tmp_path)
+    try:
+        loose.validate(code, host_functions)
+        assert loose.stats["disk_writes"] == 1
+    finally:
+        loose.close()
+    strict = WasmEngine(cache_dir=tmp_path, limits=Limits(max_functions=10))
+    try:
+        with pytest.raises(errors.CompileLimitExceeded, match="max_functions = 10"):
+            strict.validate(code, host_functions)
+        assert strict.stats["disk_hits"] == 0
+    finally:
+        strict.close()
