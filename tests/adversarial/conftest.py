@@ -263,13 +263,16 @@ class Net:
 
     def execution(self, resource: str, function: str, *, caller: NodeKey | None = None, nonce: int = 7, **kw):
         """A hand-made execution transaction of ``resource`` at B's tip (no effects yet)."""
+        height = kw.pop("snapshot_height", self.height)
+        block = self.B.node.ledger.block(height)
         return forger.execution(
             chain_id=self.chain_id,
             resource_id=getattr(self.tpl, resource) if isinstance(resource, str) else resource,
             function=function,
             caller=(caller or self.mallory).address,
             nonce=nonce,
-            snapshot_height=kw.pop("snapshot_height", self.height),
+            snapshot_height=height,
+            snapshot_block_hash=kw.pop("snapshot_block_hash", block.hash if block is not None else bytes(32)),
             **kw,
         )
 

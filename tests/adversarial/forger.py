@@ -46,6 +46,7 @@ def execution(
     caller: bytes,
     nonce: int,
     snapshot_height: int,
+    snapshot_block_hash: bytes,
     args: Sequence[Any] = (),
     input_data: bytes = b"",
     journal: Iterable[pb.JournalEntry] = (),
@@ -61,6 +62,7 @@ def execution(
     ex.args.extend(encode_arg(a) for a in args)
     ex.input_data = input_data
     ex.snapshot_height = snapshot_height
+    ex.snapshot_block_hash = snapshot_block_hash
     ex.journal.extend(journal)
     ex.events.extend(pb.Event(topic=t, data=d) for t, d in events)
     ex.return_data = return_data

@@ -170,6 +170,15 @@ def test_a_read_at_a_snapshot_height_above_the_victims_tip(net):
     net.reject(tx, "structure", "above this node's chain tip")
 
 
+def test_a_snapshot_block_of_another_history(net):
+    """The right height, another block: a call made on another history of the chain."""
+    tx = net.execution("counter", "get", snapshot_block_hash=bytes(31) + b"\x01",
+                       journal=[E("env.block_height", result=net.height)])
+    tx.outputs.append(forger.receipt_output(tx))
+    net.forge(tx)
+    net.reject(tx, "journal", "is not this chain's block at height")
+
+
 # ------------------------------------------------------------------------------ attack 2: minting a contract's token
 def test_minting_a_contracts_token_with_a_made_up_trace_and_the_real_key(net):
     tx = net.execution("token", "transfer", args=(1,), journal=[E("event.emit", "mint", b"")], events=[("mint", b"")])
@@ -249,7 +258,14 @@ def test_evidence_accepted_by_an_executor_configured_with_a_fake_oracle_key(net,
                                     input_data=_pay_input(net.bob, price, oracle_evidence(fake, price))))
         assert res.values == (units * price,)  # the misconfigured node paid at the fake price
         tx = res.transaction
-    net.reject(tx, "journal", "(external.provide_evidence)", "the journal says 1, this node's ledger gives 0")
+    # its snapshot block is another chain's
+    net.reject(tx, "journal", "another chain or history")
+    # rebased onto B's history (re-committed, re-proven, re-signed), the evidence entry itself fails
+    rebased = forger.copy(tx)
+    rebased.execution.snapshot_block_hash = net.B.node.ledger.block(tx.execution.snapshot_height).hash
+    rebased.outputs[-1].CopyFrom(forger.receipt_output(rebased))
+    net.forge(rebased, caller=net.alice, input_key=net.alice)
+    net.reject(rebased, "journal", "journal entry 2 (external.provide_evidence)", "the journal says 1, this node's ledger gives 0")
 
 
 
