@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import inspect
 import json
 import os
 import platform
@@ -147,9 +148,17 @@ def run_curve(curve: str, block: int, reps: int, block_reps: int, profile: bool 
         print(f"  {curve}: {cold.circuit}; " + "; ".join(f"{c.name} ok" for c in cold.checks), flush=True)
 
         # --- the parts, called as Verifier.verify / _check_execution call them
-        def structure():  # as Verifier.verify calls it (the tip is read there too)
-            return check_structure(tx, max_journal_bytes=B.config.limits.max_trace_bytes,
-                                   max_code_bytes=B.config.limits.max_model_bytes, tip=B.node.ledger.snapshot().height)
+        # as Verifier.verify calls it (the tip is read there too); only the keywords this version takes
+        wanted = set(inspect.signature(check_structure).parameters)
+
+        def structure():
+            known = {
+                "chain_id": lambda: B.node.ledger.chain_id,
+                "max_journal_bytes": lambda: B.config.limits.max_trace_bytes,
+                "max_code_bytes": lambda: B.config.limits.max_model_bytes,
+                "tip": lambda: B.node.ledger.snapshot().height,
+            }
+            return check_structure(tx, **{k: f() for k, f in known.items() if k in wanted})
 
         calls = structure()
         chain = v.chain()
