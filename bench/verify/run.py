@@ -184,7 +184,7 @@ def run_curve(curve: str, block: int, reps: int, block_reps: int, profile: bool 
             c = ctx()
             check_entries(c, calls, functions)
             check_effects(c, tx, B.node.ledger)
-            check_hashes(tx, zk.curve)
+            check_hashes(tx, [zk.curve])
 
         def proof(pairing: bool):
             check_proof(tx, kind=kind, pinned=pinned, circuits=circuits, prover_for=v.prover_for,
@@ -199,7 +199,7 @@ def run_curve(curve: str, block: int, reps: int, block_reps: int, profile: bool 
             "journal.context": median_s(ctx, reps),
             "journal.entries": median_s(lambda c: check_entries(c, calls, functions), reps, setup=ctx),
             "journal.effects": median_s(lambda c: check_effects(c, tx, B.node.ledger), reps, setup=ctx_entries),
-            "journal.hashes": median_s(lambda: check_hashes(tx, zk.curve), reps),
+            "journal.hashes": median_s(lambda: check_hashes(tx, [zk.curve]), reps),
             "proof": median_s(lambda: proof(True), reps),
             "proof_no_pairing": median_s(lambda: proof(False), reps),
             "pairing": median_s(lambda: prover.verify(artifact), reps),

@@ -248,8 +248,21 @@ def _outputs_difference(expected: list, actual: list) -> str:
     return "the outputs differ from those the journal explains"
 
 
-def check_hashes(tx: pb.Transaction, curve: str) -> None:
-    """Request hash, trace commitment and execution result hash recomputed; ``CheckFailed`` on a difference."""
+def check_hashes(tx: pb.Transaction, curves: list[str]) -> None:
+    """Request hash, trace commitment and execution result hash recomputed on the first of ``curves`` they
+    match (the proof's curve; for an unproven execution, any supported one); ``CheckFailed`` if none."""
+    for i, curve in enumerate(curves):
+        try:
+            _check_hashes(tx, curve)
+            return
+        except CheckFailed:
+            if i == len(curves) - 1:
+                raise
+        except Exception as exc:  # noqa: BLE001 - an unknown curve: the hashes cannot be recomputed
+            raise CheckFailed(NAME, f"cannot recompute the commitments on curve {curve!r}: {exc}") from None
+
+
+def _check_hashes(tx: pb.Transaction, curve: str) -> None:
     ex = tx.execution
     req = request_hash_of(tx)
     if req != ex.request_hash:
