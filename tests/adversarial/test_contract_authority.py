@@ -144,3 +144,12 @@ def test_calling_a_resource_deployed_only_on_the_attackers_node(net):
     tx.outputs.append(forger.receipt_output(tx))
     net.forge(tx)
     net.reject(tx, "resource", "was never deployed on this chain")
+
+
+def test_an_execution_with_a_reference_input(net):
+    """A reference input (read, not spent) that no host call explains."""
+    tx = net.execution("counter", "get", journal=[])
+    tx.inputs.append(pb.TxInput(outpoint=net.locked_outpoint, reference_only=True))
+    tx.outputs.append(forger.receipt_output(tx))
+    net.forge(tx)
+    net.reject(tx, "journal", "reference input")

@@ -167,3 +167,23 @@ def test_a_plonk_proof_naming_an_unknown_key_is_refused_without_deriving_keys(ne
     net.reject(tx, "proof", "unknown verification key", "never derived during verification")
     assert derived == []
     assert _files(zkkeys) == before and not (zkkeys / "plonk").exists()
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("curve", "bls12-381", "not the Poseidon commitment of the journal"),  # commitments are per curve
+    ("proving_scheme", "plonk", "unknown verification key"),
+    ("proving_scheme", "testproof", "cannot check scheme"),
+    ("circuit_id", "contract_execution.v1/+64", "is the key of contract_execution.v1/64"),
+    ("circuit_id", "contract_execution.v1/256", "is the key of contract_execution.v1/64"),
+    ("circuit_version", "v2", "circuit version"),
+    ("constraint_count", 1, "constraint count 1"),
+])
+def test_the_proof_metadata_relabelled(net, proven, field, value, words):
+    tx = forger.copy(proven)
+    zk = forger.the_proof(tx).__class__()
+    zk.CopyFrom(forger.the_proof(tx))
+    setattr(zk, field, value)
+    forger.attach(tx, zk)
+    _resign(net, tx)
+    exc = net.reject(tx, ("proof", "journal"))
+    assert words in str(exc)
