@@ -1,0 +1,978 @@
+"""``onnx_inference.v1``: an ONNX model compiled into one R1CS circuit in fixed point.
+
+Public inputs (in this order, each a field element of the curve's scalar field)::
+
+    0        mid_hi   model id (sha256 of the model bytes = the resource id), high 128 bits
+    1        mid_lo   model id, low 128 bits
+    2 …      X        every graph input, element by element (row-major, graph input order),
+                      as round(x · 2^s) mapped to the field (negative v ↦ r − |v|)
+    … end    Y        every graph output likewise, at scale 2^s
+
+Witness: the rescale quotients, remainder bits and sign bits of every layer,
+the products of activation × activation, the ReLU / Clip selections.
+
+Constraints: the model itself. The weights and biases are *constants* of the
+circuit (the model is public and its sha256 is the first two public inputs;
+the circuit is derived from exactly those bytes), so:
+
+* a multiply-accumulate with a weight, a bias, Add, Sub, a multiplication by a
+  constant, and every shape operation (Reshape, Flatten, Transpose, Squeeze,
+  Unsqueeze, Concat, Identity) are linear combinations: **no constraint**;
+* a product of two activations is one constraint;
+* a value whose scale grew past ``2^s`` (after a product) is rescaled by
+  :func:`ispc_core.zk.fixedpoint.rescale` — quotient *and* remainder
+  range-checked, ``k + b + 2`` constraints — the first time an operator needs
+  it at scale ``s`` (a nonlinearity, another product, an output);
+* ReLU takes the quotient's sign bit from the rescale (1 constraint);
+* every input is range-checked to its declared range (``b + 1`` each), so no
+  input the circuit accepts can wrap the field;
+* each output equals its public wire (1 constraint each).
+
+What the proof says: *the public outputs are the fixed-point evaluation,
+defined by this module, of the model with these bytes on the public inputs*.
+It says nothing about how close that is to the float model: the compiler's
+worst-case error bound (:attr:`CompiledModel.error_bound`) says that.
+
+Entry point: :func:`compile_model`. The circuit id is
+``onnx_inference.v1/<model sha256 hex>/s<scale>``; stage 2 adds the
+visibility to it and registers the circuit with the node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from ispc_core.commitment import split128
+from ispc_core.zk.errors import CircuitError
+from ispc_core.zk.fields import get_field
+from ispc_core.zk.fixedpoint import bits_for, clip, from_field, relu, rescale, round_div, signed_range, to_field
+from ispc_core.zk.r1cs import LC, R1CS, CircuitBuilder
+
+from .errors import InputError, ModelError, ScaleOverflow, UnsupportedOperator
+
+CIRCUIT_NAME = "onnx_inference"
+VERSION = "v1"
+FAMILY = f"{CIRCUIT_NAME}.{VERSION}"
+#: operators with a circuit (constant subgraphs of any operator onnx's reference evaluator knows are folded first)
+SUPPORTED = (
+    "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Clip",
+    "Flatten", "Reshape", "Identity", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Shape",
+)  # fmt: skip
+#: largest default scale, and the widest quotient range check the default scale allows
+MAX_SCALE = 16
+QUOTIENT_BITS = 32
+#: dtypes a graph input may have (its values are quantized to fixed point)
+FLOAT_TYPES = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16)
+
+__all__ = [
+    "CIRCUIT_NAME",
+    "VERSION",
+    "FAMILY",
+    "SUPPORTED",
+    "CompiledModel",
+    "ZkmlInstance",
+    "LayerReport",
+    "compile_model",
+    "choose_scale",
+    "load_model",
+    "circuit_id",
+]
+
+
+def circuit_id(model_id: bytes, scale: int) -> str:
+    """``onnx_inference.v1/<sha256 hex>/s<scale>``: the id keys and proofs carry."""
+    return f"{FAMILY}/{model_id.hex()}/s{scale}"
+
+
+# ---------------------------------------------------------------------------------------
+# the builder and the values the lowering works on
+# ---------------------------------------------------------------------------------------
+class _Builder(CircuitBuilder):
+    """A builder whose public inputs may be computed (the outputs), and whose witness can be redone."""
+
+    def computed_public_input(self, name: str, hint: Callable) -> LC:
+        """A public-input wire whose value a hint computes (allocated after what it reads)."""
+        return self._alloc("pub", name, None, hint)
+
+    def assign(self, fixed: Mapping[int, int]) -> list[int]:
+        """The witness (circom order) with ``fixed`` wire values and every other wire from its hint."""
+        values: list = [None] * len(self._values)
+        values[0] = 1
+        for w, v in fixed.items():
+            values[w] = v % self.r
+        self._values = values
+        return self.witness_values()
+
+
+def _obj(shape) -> np.ndarray:
+    return np.empty(shape, dtype=object)
+
+
+@dataclass
+class _Value:
+    """An activation tensor: element linear combinations at scale ``2^scale``.
+
+    ``bound``: ``|X| <= bound`` for every input in the declared range (sizes range checks);
+    ``hard``: ``|X| <= hard`` for every witness the constraints accept (the no-wrap check);
+    ``err``: ``|X / 2^scale − exact| <= err`` (real units) against exact real arithmetic;
+    ``sign``: the ``[X >= 0]`` bit of each element when a range check already made it.
+    """
+
+    lc: np.ndarray
+    bound: np.ndarray
+    hard: np.ndarray
+    err: np.ndarray
+    scale: int
+    sign: np.ndarray | None = None
+    #: this value rescaled to scale s, once made (a tensor read by two nodes is rescaled once)
+    ensured: "_Value | None" = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.lc.shape
+
+    def apply(self, fn) -> "_Value":
+        return _Value(
+            fn(self.lc), fn(self.bound), fn(self.hard), fn(self.err), self.scale,
+            None if self.sign is None else fn(self.sign), None if self.ensured is None else self.ensured.apply(fn),
+        )
+
+    def realmax(self) -> np.ndarray:
+        """Largest |real value| of each element (float)."""
+        return self.bound.astype(float) / 2.0**self.scale + self.err
+
+
+def _ints(a: np.ndarray) -> np.ndarray:
+    """An object array of Python ints."""
+    out = _obj(np.shape(a))
+    flat = np.asarray(a).reshape(-1)
+    out.reshape(-1)[:] = [int(v) for v in flat]
+    return out
+
+
+def _quant(c: np.ndarray, e: int) -> np.ndarray:
+    """round(c · 2^e) as an object array of Python ints."""
+    return _ints(np.rint(np.asarray(c, dtype=np.float64) * 2.0**e))
+
+
+def _absmax(a: np.ndarray) -> int:
+    return max((abs(int(v)) for v in a.reshape(-1)), default=0)
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """What one ONNX node became: its constraints, the widest range check, its output scale and bounds."""
+
+    node: str
+    op_type: str
+    constraints: int
+    max_bits: int
+    scale: int
+    shape: tuple[int, ...]
+    max_abs: float
+    error_bound: float
+
+
+# ---------------------------------------------------------------------------------------
+# loading and constant folding
+# ---------------------------------------------------------------------------------------
+def load_model(model: bytes | str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, bytes]:
+    """``(model, bytes)``; :class:`ModelError` for anything onnx cannot parse or check."""
+    try:
+        if isinstance(model, onnx.ModelProto):
+            data = model.SerializeToString()
+        elif isinstance(model, (bytes, bytearray)):
+            data = bytes(model)
+        else:
+            data = Path(model).read_bytes()
+        proto = onnx.load_from_string(data)
+        onnx.checker.check_model(proto)
+    except OSError as e:
+        raise ModelError(f"cannot read the model: {e}") from e
+    except Exception as e:  # onnx raises DecodeError, ValidationError, ...
+        raise ModelError(f"not a valid ONNX model: {e}") from e
+    return proto, data
+
+
+def _node_name(node, i: int) -> str:
+    return node.name or f"{node.op_type}#{i}"
+
+
+def _attrs(node) -> dict[str, Any]:
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _fold(node, args: list) -> list[np.ndarray]:
+    from onnx.reference import ReferenceEvaluator
+
+    feeds = {n: a for n, a in zip(node.input, args) if n}
+    return [np.asarray(o) for o in ReferenceEvaluator(node).run(None, feeds)]
+
+
+# ---------------------------------------------------------------------------------------
+# the lowering
+# ---------------------------------------------------------------------------------------
+class _Lowering:
+    def __init__(self, cb: _Builder, scale: int):
+        self.cb, self.s, self.r = cb, scale, cb.r
+        self.max_bits = 0  # widest range check used so far
+        self.max_quotient_bits = 0
+        self.limit = cb.field.bits - 2  # k + b and every |X| must stay below this many bits
+
+    # ---- helpers --------------------------------------------------------------------
+    def _bits(self, bound: int, tensor: str) -> int:
+        b = bits_for(bound)
+        if b > self.limit:
+            raise ScaleOverflow(
+                f"{tensor}: a worst-case value of {bound.bit_length()} bits does not fit the {self.limit}-bit "
+                f"range checks of {self.cb.field.name} at scale 2^{self.s}; use a smaller scale",
+                tensor=tensor, bits=b, limit=self.limit,
+            )
+        self.max_bits = max(self.max_bits, b)
+        return b
+
+    def check_hard(self, v: _Value, tensor: str) -> None:
+        """No accepted witness can wrap the field: ``|X| < 2^(bits(r) - 2)``."""
+        m = _absmax(v.hard)
+        if m.bit_length() >= self.limit:
+            raise ScaleOverflow(
+                f"{tensor}: values up to {m.bit_length()} bits would wrap the {self.cb.field.name} field at scale "
+                f"2^{self.s} (limit {self.limit} bits); use a smaller scale",
+                tensor=tensor, bits=m.bit_length(), limit=self.limit,
+            )
+
+    def const_value(self, c: np.ndarray, e: int) -> _Value:
+        cq = _quant(c, e)
+        lc = _obj(cq.shape)
+        lc.reshape(-1)[:] = [self.cb.const(int(v)) for v in cq.reshape(-1)]
+        err = np.abs(np.asarray(c, dtype=np.float64) - cq.astype(float) / 2.0**e)
+        ab = np.abs(cq)
+        return _Value(lc, ab, ab.copy(), err, e)
+
+    def ensure(self, v: _Value, tensor: str) -> _Value:
+        """``v`` at scale ``s``: every element rescaled by ``2^(scale − s)`` (range-checked quotient and remainder)."""
+        if v.scale <= self.s:
+            return v
+        if v.ensured is not None:
+            return v.ensured
+        k = v.scale - self.s
+        lc, bound, hard, sign = _obj(v.shape), _obj(v.shape), _obj(v.shape), _obj(v.shape)
+        for idx in np.ndindex(*v.shape):
+            x, bx = v.lc[idx], int(v.bound[idx])
+            if x.is_constant():
+                q = round_div(from_field(x.terms.get(0, 0), self.r), k)
+                lc[idx], bound[idx], hard[idx], sign[idx] = self.cb.const(q), abs(q), abs(q), self.cb.const(int(q >= 0))
+                continue
+            bq = (bx >> k) + 1
+            b = self._bits(bq, tensor)
+            if k + b > self.limit:
+                raise ScaleOverflow(
+                    f"{tensor}: rescaling by 2^{k} with a {b}-bit quotient needs {k + b} bits, more than the "
+                    f"{self.limit} of {self.cb.field.name}; use a smaller scale",
+                    tensor=tensor, bits=k + b, limit=self.limit,
+                )
+            self.max_quotient_bits = max(self.max_quotient_bits, b)
+            name = f"{tensor}{list(idx)}"
+            q, nonneg = rescale(self.cb, x, k, b, name)
+            lc[idx], bound[idx], hard[idx], sign[idx] = q, bq, 1 << (b - 1), nonneg
+        v.ensured = _Value(lc, bound, hard, v.err + 2.0 ** -(self.s + 1), self.s, sign)
+        return v.ensured
+
+    def sign_of(self, v: _Value, tensor: str) -> np.ndarray:
+        """The ``[X >= 0]`` bits of ``v`` (from its range checks, or new signed range checks)."""
+        if v.sign is not None:
+            return v.sign
+        sign = _obj(v.shape)
+        for idx in np.ndindex(*v.shape):
+            x = v.lc[idx]
+            if x.is_constant():
+                sign[idx] = self.cb.const(int(from_field(x.terms.get(0, 0), self.r) >= 0))
+            else:
+                sign[idx] = signed_range(self.cb, x, self._bits(int(v.bound[idx]), tensor), f"{tensor}{list(idx)}.sign")
+        v.sign = sign
+        return sign
+
+    # ---- linear algebra --------------------------------------------------------------
+    def lincomb(self, xs: Sequence[LC], coefs: Sequence[int], const: int = 0) -> LC:
+        t: dict[int, int] = {}
+        for x, c in zip(xs, coefs):
+            if c:
+                for w, k in x.terms.items():
+                    t[w] = t.get(w, 0) + k * c
+        if const:
+            t[0] = t.get(0, 0) + const
+        return LC(t, self.r)
+
+    def matmul_const(self, v: _Value, w: np.ndarray, tensor: str) -> _Value:
+        """``v @ w`` for a constant 2-D ``w`` (no constraint); output scale ``v.scale + s``."""
+        v = self.ensure(v, tensor)
+        if w.ndim == 1:
+            return self.matmul_const(v, w.reshape(-1, 1), tensor).apply(lambda a: a[..., 0])
+        if w.ndim != 2:
+            raise UnsupportedOperator(tensor, "MatMul", f"a constant operand of rank {w.ndim}")
+        squeeze = v.lc.ndim == 1
+        if squeeze:
+            v = v.apply(lambda a: a.reshape(1, -1))
+        K, N = w.shape
+        if v.shape[-1] != K:
+            raise ModelError(f"{tensor}: cannot multiply {v.shape} by {w.shape}", node=tensor)
+        wq = _quant(w, self.s)
+        awq = np.abs(wq)
+        dw = np.abs(w.astype(np.float64) - wq.astype(float) / 2.0**self.s)
+        awf = awq.astype(float) / 2.0**self.s
+        lead = v.shape[:-1]
+        lc = _obj(lead + (N,))
+        cols = [[int(c) for c in wq[:, n]] for n in range(N)]
+        for idx in np.ndindex(*lead):
+            xs = list(v.lc[idx])
+            for n in range(N):
+                lc[idx + (n,)] = self.lincomb(xs, cols[n])
+        bound = v.bound.dot(awq)
+        hard = v.hard.dot(awq)
+        err = v.err.dot(awf) + v.realmax().dot(dw)
+        out = _Value(lc, bound, hard, err, v.scale + self.s)
+        return out.apply(lambda a: a.reshape(a.shape[1:])) if squeeze else out
+
+    def matmul_values(self, a: _Value, b: _Value, tensor: str) -> _Value:
+        """``a @ b`` of two activations (2-D, or equal batch dimensions): one constraint per product."""
+        a, b = self.ensure(a, tensor + ".a"), self.ensure(b, tensor + ".b")
+        if a.lc.ndim < 2 or b.lc.ndim < 2 or a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
+            raise ModelError(f"{tensor}: cannot multiply activations of shapes {a.shape} and {b.shape}", node=tensor)
+        lead, (M, K), N = a.shape[:-2], a.shape[-2:], b.shape[-1]
+        shape = lead + (M, N)
+        lc, bound, hard, err = _obj(shape), _obj(shape), _obj(shape), np.zeros(shape)
+        ra, rb = a.realmax(), b.realmax()
+        for idx in np.ndindex(*lead):
+            for i in range(M):
+                for j in range(N):
+                    acc = self.cb.const(0)
+                    bd = hd = 0
+                    e = 0.0
+                    for k in range(K):
+                        ai, bi = idx + (i, k), idx + (k, j)
+                        acc = acc + self.cb.mul(a.lc[ai], b.lc[bi], f"{tensor}[{list(idx) + [i, j, k]}]")
+                        bd += int(a.bound[ai]) * int(b.bound[bi])
+                        hd += int(a.hard[ai]) * int(b.hard[bi])
+                        e += ra[ai] * b.err[bi] + rb[bi] * a.err[ai] + a.err[ai] * b.err[bi]
+                    o = idx + (i, j)
+                    lc[o], bound[o], hard[o], err[o] = acc, bd, hd, e
+        return _Value(lc, bound, hard, err, a.scale + b.scale)
+
+    # ---- element-wise -----------------------------------------------------------------
+    def align(self, a: _Value, b: _Value) -> tuple[_Value, _Value]:
+        """Both at the larger scale (the smaller multiplied by 2^d: exact, no constraint)."""
+        e = max(a.scale, b.scale)
+        return self.upscale(a, e), self.upscale(b, e)
+
+    @staticmethod
+    def upscale(v: _Value, e: int) -> _Value:
+        if v.scale == e:
+            return v
+        m = 1 << (e - v.scale)
+        return _Value(v.lc * m, v.bound * m, v.hard * m, v.err, e)
+
+    def add(self, a, b, tensor: str, negate: bool = False) -> _Value:
+        if isinstance(b, np.ndarray):
+            b = self.const_value(b, a.scale)
+        if isinstance(a, np.ndarray):
+            a = self.const_value(a, b.scale)
+        a, b = self.align(a, b)
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        A = a.apply(lambda x: np.broadcast_to(x, shape))
+        B = b.apply(lambda x: np.broadcast_to(x, shape))
+        lc = A.lc - B.lc if negate else A.lc + B.lc
+        return _Value(np.array(lc, dtype=object).reshape(shape), A.bound + B.bound, A.hard + B.hard, A.err + B.err, a.scale)
+
+    def mul_const(self, v: _Value, c: np.ndarray, tensor: str) -> _Value:
+        c = np.asarray(c, dtype=np.float64)
+        shape = np.broadcast_shapes(v.shape, c.shape)
+        if np.all(c == np.rint(c)) and np.all(np.abs(c) < 2.0**52):
+            ci = _ints(np.broadcast_to(c, shape))
+            V = v.apply(lambda x: np.broadcast_to(x, shape))
+            ac = np.abs(ci)
+            return _Value(V.lc * ci, V.bound * ac, V.hard * ac, V.err * ac.astype(float), v.scale)
+        v = self.ensure(v, tensor)
+        V = v.apply(lambda x: np.broadcast_to(x, shape))
+        cq = _quant(np.broadcast_to(c, shape), self.s)
+        ac = np.abs(cq)
+        dc = np.abs(np.broadcast_to(c, shape) - cq.astype(float) / 2.0**self.s)
+        err = V.err * ac.astype(float) / 2.0**self.s + V.realmax() * dc
+        return _Value(V.lc * cq, V.bound * ac, V.hard * ac, err, v.scale + self.s)
+
+    def mul_values(self, a: _Value, b: _Value, tensor: str) -> _Value:
+        a, b = self.ensure(a, tensor + ".a"), self.ensure(b, tensor + ".b")
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        A = a.apply(lambda x: np.broadcast_to(x, shape))
+        B = b.apply(lambda x: np.broadcast_to(x, shape))
+        lc = _obj(shape)
+        for idx in np.ndindex(*shape):
+            lc[idx] = self.cb.mul(A.lc[idx], B.lc[idx], f"{tensor}{list(idx)}")
+        err = A.realmax() * B.err + B.realmax() * A.err + A.err * B.err
+        return _Value(lc, A.bound * B.bound, A.hard * B.hard, err, a.scale + b.scale)
+
+    def relu(self, v: _Value, tensor: str) -> _Value:
+        v = self.ensure(v, tensor)
+        sign = self.sign_of(v, tensor)
+        lc = _obj(v.shape)
+        for idx in np.ndindex(*v.shape):
+            lc[idx] = relu(self.cb, v.lc[idx], sign[idx], name=f"{tensor}{list(idx)}")
+        return _Value(lc, v.bound, v.hard, v.err, v.scale, None)
+
+    def leaky_relu(self, v: _Value, alpha: float, tensor: str) -> _Value:
+        v = self.ensure(v, tensor)
+        sign = self.sign_of(v, tensor)
+        s = self.s
+        aq = int(np.rint(alpha * 2.0**s))
+        lc, bound, hard = _obj(v.shape), _obj(v.shape), _obj(v.shape)
+        for idx in np.ndindex(*v.shape):
+            x = v.lc[idx]
+            pos = self.cb.mul(sign[idx], x, f"{tensor}{list(idx)}.pos")
+            wide = x * aq + pos * ((1 << s) - aq)
+            bw = int(v.bound[idx]) * max(abs(aq), 1 << s, abs((1 << s) - aq) + abs(aq))
+            bq = (bw >> s) + 1
+            b = self._bits(bq, tensor)
+            q, _ = rescale(self.cb, wide, s, b, f"{tensor}{list(idx)}.rescale")
+            lc[idx], bound[idx], hard[idx] = q, bq, 1 << (b - 1)
+        err = v.err * max(1.0, abs(alpha)) + v.realmax() * abs(alpha - aq / 2.0**s) + 2.0 ** -(s + 1)
+        return _Value(lc, bound, hard, err, s)
+
+    def clip(self, v: _Value, lo: float | None, hi: float | None, tensor: str) -> _Value:
+        v = self.ensure(v, tensor)
+        s = self.s
+        loq = None if lo is None else int(np.rint(lo * 2.0**s))
+        hiq = None if hi is None else int(np.rint(hi * 2.0**s))
+        lc, bound, hard = _obj(v.shape), _obj(v.shape), _obj(v.shape)
+        extra = max(abs(loq or 0), abs(hiq or 0))
+
+        def clamp(t: int) -> int:
+            t = t if loq is None else max(t, loq)
+            return t if hiq is None else min(t, hiq)
+
+        for idx in np.ndindex(*v.shape):
+            bx, hx = int(v.bound[idx]), int(v.hard[idx])
+            b = self._bits(bx + 2 * extra, tensor)
+            lc[idx] = clip(self.cb, v.lc[idx], loq, hiq, b, f"{tensor}{list(idx)}")
+            bound[idx] = max(abs(clamp(-bx)), abs(clamp(bx)))
+            hard[idx] = extra if (loq is not None and hiq is not None) else max(hx, extra)
+        err = v.err + (2.0 ** -(s + 1) if (lo is not None or hi is not None) else 0.0)
+        return _Value(lc, bound, hard, err, s)
+
+
+# ---------------------------------------------------------------------------------------
+# operators
+# ---------------------------------------------------------------------------------------
+def _axes(node, args, attrs, i: int = 1):
+    if len(args) > i and args[i] is not None:
+        if not isinstance(args[i], np.ndarray):
+            raise ModelError(f"node {node.name!r}: {node.op_type} axes must be constant", node=node.name)
+        return [int(a) for a in args[i].reshape(-1)]
+    return list(attrs["axes"]) if "axes" in attrs else None
+
+
+def _lower(L: _Lowering, node, name: str, args: list) -> list:
+    op, at = node.op_type, _attrs(node)
+    x = args[0] if args else None
+    isv = [isinstance(a, _Value) for a in args]
+    if op == "Identity":
+        return [x]
+    if op == "Shape":
+        shape = np.array(x.shape, dtype=np.int64)
+        start, end = at.get("start", 0), at.get("end", None)
+        return [shape[start:end]]
+    if op == "Flatten":
+        axis = at.get("axis", 1)
+        axis = axis + len(x.shape) if axis < 0 else axis
+        rows = int(np.prod(x.shape[:axis], dtype=np.int64))
+        return [x.apply(lambda a: a.reshape(rows, -1))]
+    if op == "Reshape":
+        if not isinstance(args[1], np.ndarray):
+            raise ModelError(f"node {name!r}: Reshape to a shape computed at run time", node=name)
+        target = [int(d) for d in args[1].reshape(-1)]
+        if not at.get("allowzero", 0):
+            target = [x.shape[i] if d == 0 else d for i, d in enumerate(target)]
+        return [x.apply(lambda a: a.reshape(target))]
+    if op == "Transpose":
+        perm = at.get("perm", list(range(len(x.shape)))[::-1])
+        return [x.apply(lambda a: np.transpose(a, perm))]
+    if op == "Squeeze":
+        axes = _axes(node, args, at)
+        axes = tuple(i for i, d in enumerate(x.shape) if d == 1) if axes is None else tuple(a % len(x.shape) for a in axes)
+        return [x.apply(lambda a: np.squeeze(a, axis=axes))]
+    if op == "Unsqueeze":
+        axes = _axes(node, args, at)
+        rank = len(x.shape) + len(axes)
+        axes = tuple(sorted(a % rank for a in axes))
+        return [x.apply(lambda a: np.expand_dims(a, axes))]
+    if op == "Concat":
+        axis = at["axis"]
+        vals = [a for a in args if isinstance(a, _Value)]
+        e = max(v.scale for v in vals)
+        parts = [L.upscale(a, e) if isinstance(a, _Value) else L.const_value(a, e) for a in args]
+        cat = lambda get: np.concatenate([get(p) for p in parts], axis=axis)  # noqa: E731
+        return [_Value(cat(lambda p: p.lc), cat(lambda p: p.bound), cat(lambda p: p.hard), cat(lambda p: p.err), e)]
+    if op in ("Add", "Sub"):
+        if not isv[0] and op == "Sub":  # c - x
+            return [L.add(L.const_value(args[0], args[1].scale), args[1], name, negate=True)]
+        a, b = (args[0], args[1]) if isv[0] else (args[1], args[0])
+        return [L.add(a, b, name, negate=(op == "Sub"))]
+    if op == "Mul":
+        if isv[0] and isv[1]:
+            return [L.mul_values(args[0], args[1], name)]
+        a, c = (args[0], args[1]) if isv[0] else (args[1], args[0])
+        return [L.mul_const(a, c, name)]
+    if op == "Div":
+        if isv[1]:
+            raise UnsupportedOperator(name, op, "division by a tensor computed at run time")
+        c = np.asarray(args[1], dtype=np.float64)
+        if np.any(c == 0):
+            raise ModelError(f"node {name!r}: division by zero in a constant", node=name)
+        return [L.mul_const(x, 1.0 / c, name)]
+    if op == "MatMul":
+        a, b = args
+        if isv[0] and isv[1]:
+            return [L.matmul_values(a, b, name)]
+        if isv[0]:
+            return [L.matmul_const(a, np.asarray(b, dtype=np.float64), name)]
+        if b.lc.ndim != 2 or np.asarray(a).ndim != 2:
+            raise UnsupportedOperator(name, op, "a constant left operand with a non-2-D activation")
+        # (W @ X) = (X^T @ W^T)^T
+        t = b.apply(lambda m: m.T)
+        return [L.matmul_const(t, np.asarray(a, dtype=np.float64).T, name).apply(lambda m: m.T)]
+    if op == "Gemm":
+        a, b = args[0], args[1]
+        c = args[2] if len(args) > 2 else None
+        alpha, beta = float(at.get("alpha", 1.0)), float(at.get("beta", 1.0))
+        if not isv[0]:
+            raise UnsupportedOperator(name, op, "a constant A operand")
+        if at.get("transA", 0):
+            a = a.apply(lambda m: m.T)
+        if isv[1]:
+            if at.get("transB", 0):
+                b = b.apply(lambda m: m.T)
+            y = L.matmul_values(a, b, name)
+            if alpha != 1.0:
+                y = L.mul_const(y, np.array(alpha), name)
+        else:
+            bm = np.asarray(b, dtype=np.float64)
+            bm = (bm.T if at.get("transB", 0) else bm) * alpha
+            y = L.matmul_const(a, bm, name)
+        if c is not None:
+            if isinstance(c, _Value):
+                y = L.add(y, L.mul_const(c, np.array(beta), name), name)
+            else:
+                y = L.add(y, np.asarray(c, dtype=np.float64) * beta, name)
+        return [y]
+    if op == "Relu":
+        return [L.relu(x, name)]
+    if op == "LeakyRelu":
+        return [L.leaky_relu(x, float(at.get("alpha", 0.01)), name)]
+    if op == "Clip":
+        lo = at.get("min") if "min" in at else None
+        hi = at.get("max") if "max" in at else None
+        for i, slot in ((1, "lo"), (2, "hi")):
+            if len(args) > i and args[i] is not None:
+                if isinstance(args[i], _Value):
+                    raise UnsupportedOperator(name, op, "bounds computed at run time")
+                if slot == "lo":
+                    lo = float(np.asarray(args[i]).reshape(()))
+                else:
+                    hi = float(np.asarray(args[i]).reshape(()))
+        return [L.clip(x, lo, hi, name)]
+    raise UnsupportedOperator(name, op)
+
+
+# ---------------------------------------------------------------------------------------
+# the compiled model
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ZkmlInstance:
+    """One proven-to-be inference: what a prover needs (``circuit_id``, ``version``, ``r1cs``,
+    ``witness``, ``public_inputs``, ``curve``) and the quantized outputs."""
+
+    circuit_id: str
+    version: str
+    curve: str
+    r1cs: R1CS = field(repr=False)
+    witness: tuple[int, ...] = field(repr=False)
+    public_inputs: tuple[int, ...] = field(repr=False)
+    outputs: dict[str, np.ndarray] = field(repr=False)
+
+    @property
+    def constraint_count(self) -> int:
+        return len(self.r1cs.constraints)
+
+
+@dataclass
+class CompiledModel:
+    """A model compiled at one scale on one curve (see the module docstring).
+
+    ``layers`` reports every node's constraints; ``error_bound[name]`` is the
+    worst-case absolute error of each output element (real units) against the
+    model in exact arithmetic, for inputs inside ``input_bounds``.
+    """
+
+    model_id: bytes
+    circuit_id: str
+    scale: int
+    curve: str
+    r1cs: R1CS = field(repr=False)
+    inputs: dict[str, tuple[int, ...]]
+    outputs: dict[str, tuple[int, ...]]
+    input_bounds: dict[str, float]
+    error_bound: dict[str, np.ndarray] = field(repr=False)
+    output_bounds: dict[str, float]
+    layers: list[LayerReport]
+    max_quotient_bits: int
+    folded: int
+    _cb: _Builder = field(repr=False)
+    _input_wires: dict[str, np.ndarray] = field(repr=False)
+    _output_wires: dict[str, np.ndarray] = field(repr=False)
+    _id_wires: tuple[int, int] = field(repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    version = VERSION
+
+    @property
+    def constraint_count(self) -> int:
+        return len(self.r1cs.constraints)
+
+    @property
+    def public_input_names(self) -> list[str]:
+        """The names of the public inputs in circuit order."""
+        return self.r1cs.wire_names[1 : 1 + self.r1cs.n_public]
+
+    # ---- values ----------------------------------------------------------------------
+    def quantize_inputs(self, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """``round(x · 2^s)`` of every input (int64 arrays); :class:`InputError` for a missing, extra,
+        misshapen, non-numeric or out-of-range input, naming it."""
+        extra = set(inputs) - set(self.inputs)
+        if extra:
+            raise InputError(f"unknown input {sorted(extra)[0]!r}; the model takes {', '.join(self.inputs)}", name=sorted(extra)[0])
+        out = {}
+        for name, shape in self.inputs.items():
+            if name not in inputs:
+                raise InputError(f"missing input {name!r} of shape {list(shape)}", name=name)
+            a = np.asarray(inputs[name])
+            if a.dtype.kind not in "fiu":
+                raise InputError(f"input {name!r} has dtype {a.dtype}; expected numbers", name=name)
+            if a.shape != tuple(shape):
+                if a.size == int(np.prod(shape, dtype=np.int64)) and a.ndim <= 1:
+                    a = a.reshape(shape)
+                else:
+                    raise InputError(f"input {name!r} has shape {list(a.shape)}; the circuit takes {list(shape)}", name=name)
+            if not np.all(np.isfinite(a)):
+                raise InputError(f"input {name!r} holds a NaN or infinity", name=name)
+            q = np.rint(a.astype(np.float64) * 2.0**self.scale).astype(np.int64)
+            limit = int(np.rint(self.input_bounds[name] * 2.0**self.scale))
+            worst = int(np.abs(q).max(initial=0))
+            if worst > limit:
+                i = np.unravel_index(int(np.abs(q).argmax()), q.shape)
+                raise InputError(
+                    f"input {name!r}{list(map(int, i))} = {a[i]} is outside the declared range "
+                    f"[-{self.input_bounds[name]}, {self.input_bounds[name]}] the circuit was compiled for",
+                    name=name,
+                )
+            out[name] = q
+        return out
+
+    def dequantize(self, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Fixed-point integers → floats (``v / 2^s``)."""
+        return {k: np.asarray(v, dtype=np.float64) / 2.0**self.scale for k, v in values.items()}
+
+    def public_inputs(self, inputs_q: Mapping[str, np.ndarray], outputs_q: Mapping[str, np.ndarray]) -> tuple[int, ...]:
+        """The public inputs from the model id, quantized inputs and quantized outputs (what a verifier recomputes)."""
+        r = self.r1cs.field.modulus
+        hi, lo = split128(self.model_id)
+        vals = [hi, lo]
+        for name in self.inputs:
+            vals += [to_field(int(v), r) for v in np.asarray(inputs_q[name]).reshape(-1)]
+        for name in self.outputs:
+            vals += [to_field(int(v), r) for v in np.asarray(outputs_q[name]).reshape(-1)]
+        return tuple(vals)
+
+    def outputs_of(self, public_inputs: Sequence[int]) -> dict[str, np.ndarray]:
+        """The quantized outputs a public-input vector states."""
+        r = self.r1cs.field.modulus
+        pos = 2 + sum(int(np.prod(s, dtype=np.int64)) for s in self.inputs.values())
+        out = {}
+        for name, shape in self.outputs.items():
+            n = int(np.prod(shape, dtype=np.int64))
+            out[name] = np.array([from_field(v, r) for v in public_inputs[pos : pos + n]], dtype=object).reshape(shape)
+            pos += n
+        return out
+
+    # ---- witness ---------------------------------------------------------------------
+    def wire(self, name: str) -> int:
+        """The builder index of a named wire (for tests that pin one: :meth:`witness`'s ``pins``)."""
+        try:
+            return self._cb._names.index(name)
+        except ValueError:
+            raise KeyError(f"no wire named {name!r}") from None
+
+    def wire_names(self) -> list[str]:
+        return list(self._cb._names)
+
+    def witness(self, inputs: Mapping[str, Any], *, quantized: bool = False, pins: Mapping[int, int] | None = None) -> list[int]:
+        """The full witness (circom order) from the circuit's hints on these inputs.
+
+        ``pins`` forces builder wires to values (what a forger would do);
+        everything else is recomputed from them. Not checked here.
+        """
+        q = {k: np.asarray(v) for k, v in inputs.items()} if quantized else self.quantize_inputs(inputs)
+        r = self.r1cs.field.modulus
+        hi, lo = split128(self.model_id)
+        fixed = {self._id_wires[0]: hi, self._id_wires[1]: lo}
+        for name, wires in self._input_wires.items():
+            for w, v in zip(wires.reshape(-1), np.asarray(q[name]).reshape(-1)):
+                fixed[int(w)] = to_field(int(v), r)
+        for w, v in (pins or {}).items():
+            fixed[w] = v
+        with self._lock:
+            return self._cb.assign(fixed)
+
+    def instance(self, inputs: Mapping[str, Any], *, quantized: bool = False) -> ZkmlInstance:
+        """Witness, check it against the constraints, and package it for a prover."""
+        wit = self.witness(inputs, quantized=quantized)
+        self.r1cs.check(wit)
+        pub = tuple(wit[1 : 1 + self.r1cs.n_public])
+        return ZkmlInstance(self.circuit_id, VERSION, self.curve, self.r1cs, tuple(wit), pub, self.outputs_of(pub))
+
+    def run(self, inputs: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """The circuit's outputs, dequantized (floats)."""
+        return self.dequantize(self.instance(inputs).outputs)
+
+    def report(self) -> str:
+        """A table of constraints per layer."""
+        rows = [f"{'node':<24} {'op':<10} {'constraints':>11} {'max bits':>8} {'scale':>5}  shape"]
+        for l in self.layers:
+            rows.append(f"{l.node:<24} {l.op_type:<10} {l.constraints:>11} {l.max_bits:>8} {l.scale:>5}  {list(l.shape)}")
+        rows.append(f"{'total':<24} {'':<10} {self.constraint_count:>11}")
+        return "\n".join(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# compile
+# ---------------------------------------------------------------------------------------
+def _input_specs(graph, init: set[str], input_shapes: Mapping[str, Sequence[int]] | None) -> dict[str, tuple[int, ...]]:
+    specs = {}
+    for vi in graph.input:
+        if vi.name in init:
+            continue
+        t = vi.type.tensor_type
+        if t.elem_type not in FLOAT_TYPES:
+            raise ModelError(
+                f"input {vi.name!r} has element type {onnx.TensorProto.DataType.Name(t.elem_type)}; "
+                "onnx_inference.v1 takes float inputs (quantized to fixed point)",
+                node=vi.name,
+            )
+        if input_shapes and vi.name in input_shapes:
+            shape = tuple(int(d) for d in input_shapes[vi.name])
+        else:
+            if not t.HasField("shape"):
+                raise ModelError(f"input {vi.name!r} has no shape; give input_shapes", node=vi.name)
+            # a symbolic dimension (a batch) becomes 1
+            shape = tuple(d.dim_value if d.HasField("dim_value") else 1 for d in t.shape.dim)
+        if any(d <= 0 for d in shape):
+            raise ModelError(f"input {vi.name!r} has shape {list(shape)}; every dimension must be fixed", node=vi.name)
+        specs[vi.name] = shape
+    return specs
+
+
+def _bounds(input_range, names) -> dict[str, float]:
+    out = {}
+    for n in names:
+        v = input_range[n] if isinstance(input_range, Mapping) else input_range
+        if isinstance(v, (tuple, list)):
+            v = max(abs(float(v[0])), abs(float(v[1])))
+        v = float(v)
+        if not v > 0 or not math.isfinite(v):
+            raise InputError(f"input {n!r}: the declared range must be a positive number, got {v}", name=n)
+        out[n] = v
+    return out
+
+
+def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, bounds) -> CompiledModel:
+    graph = proto.graph
+    cb = _Builder(get_field(curve))
+    L = _Lowering(cb, scale)
+    model_id = hashlib.sha256(data).digest()
+    env: dict[str, Any] = {}
+    for t in graph.initializer:
+        env[t.name] = numpy_helper.to_array(t)
+    id_hi = cb.public_input("mid_hi")
+    id_lo = cb.public_input("mid_lo")
+    layers: list[LayerReport] = []
+    input_wires = {}
+    n0 = len(cb._constraints)
+    for name, shape in specs.items():
+        wires, lc = _obj(shape), _obj(shape)
+        for idx in np.ndindex(*shape):
+            w = cb.public_input(f"{name}{list(idx)}")
+            (wires[idx],) = w.terms
+            lc[idx] = w
+        B = int(np.rint(bounds[name] * 2.0**scale))
+        b = L._bits(B, name)
+        v = _Value(lc, np.full(shape, B, dtype=object), np.full(shape, 1 << (b - 1), dtype=object), np.full(shape, 2.0 ** -(scale + 1)), scale)
+        L.sign_of(v, name)  # the in-circuit range check of every input (its sign bits are kept for a ReLU)
+        env[name] = v
+        input_wires[name] = wires
+    layers.append(LayerReport("(inputs)", "range", len(cb._constraints) - n0, L.max_bits, scale, (), max(bounds.values(), default=0.0), 2.0 ** -(scale + 1)))
+    folded = 0
+    for i, node in enumerate(graph.node):
+        name = _node_name(node, i)
+        args = [env.get(n) if n else None for n in node.input]
+        for n, a in zip(node.input, args):
+            if n and a is None:
+                raise ModelError(f"node {name!r}: input {n!r} is not computed before it", node=name)
+        if node.op_type == "Constant" or all(a is None or isinstance(a, np.ndarray) for a in args):
+            try:
+                outs = _fold(node, args)
+            except Exception as e:
+                raise ModelError(f"node {name!r}: cannot fold the constant {node.op_type}: {e}", node=name) from e
+            folded += 1
+        else:
+            if node.op_type not in SUPPORTED:
+                raise UnsupportedOperator(name, node.op_type)
+            n0, b0 = len(cb._constraints), L.max_bits
+            L.max_bits = 0
+            try:
+                outs = _lower(L, node, name, args)
+            except (UnsupportedOperator, ModelError, ScaleOverflow):
+                raise
+            except (CircuitError, ValueError, IndexError, KeyError) as e:
+                raise ModelError(f"node {name!r} ({node.op_type}): {e}", node=name) from e
+            for o in outs:
+                if isinstance(o, _Value):
+                    L.check_hard(o, name)
+            v = next((o for o in outs if isinstance(o, _Value)), None)
+            layers.append(
+                LayerReport(
+                    name, node.op_type, len(cb._constraints) - n0, L.max_bits, v.scale if v else 0, v.shape if v else (),
+                    float(v.realmax().max(initial=0.0)) if v else 0.0, float(v.err.max(initial=0.0)) if v else 0.0,
+                )
+            )
+            L.max_bits = max(L.max_bits, b0)
+        for n, o in zip(node.output, outs):
+            if n:
+                env[n] = o
+    # outputs: at scale s, each equal to its public wire
+    n0 = len(cb._constraints)
+    L.max_bits = 0
+    out_vals, output_wires, err_bound, out_bounds = {}, {}, {}, {}
+    for vi in graph.output:
+        v = env.get(vi.name)
+        if v is None:
+            raise ModelError(f"output {vi.name!r} is never computed", node=vi.name)
+        if isinstance(v, np.ndarray):
+            v = L.const_value(v.astype(np.float64), scale)
+        out_vals[vi.name] = L.ensure(v, vi.name)
+    for oname, v in out_vals.items():
+        wires = _obj(v.shape)
+        for idx in np.ndindex(*v.shape):
+            lc = v.lc[idx]
+            w = cb.computed_public_input(f"{oname}{list(idx)}", hint=lambda get, lc=lc: get(lc))
+            cb.assert_equal(lc, w, f"{oname}{list(idx)} = public output")
+            (wires[idx],) = w.terms
+        output_wires[oname] = wires
+        err_bound[oname] = np.asarray(v.err, dtype=np.float64)
+        out_bounds[oname] = float(v.realmax().max(initial=0.0))
+    layers.append(LayerReport("(outputs)", "output", len(cb._constraints) - n0, L.max_bits, scale, (), max(out_bounds.values(), default=0.0), max((float(e.max(initial=0.0)) for e in err_bound.values()), default=0.0)))
+    r1cs = cb.compile()
+    return CompiledModel(
+        model_id=model_id,
+        circuit_id=circuit_id(model_id, scale),
+        scale=scale,
+        curve=curve,
+        r1cs=r1cs,
+        inputs=dict(specs),
+        outputs={k: v.shape for k, v in out_vals.items()},
+        input_bounds=dict(bounds),
+        error_bound=err_bound,
+        output_bounds=out_bounds,
+        layers=layers,
+        max_quotient_bits=L.max_quotient_bits,
+        folded=folded,
+        _cb=cb,
+        _input_wires=input_wires,
+        _output_wires=output_wires,
+        _id_wires=(next(iter(id_hi.terms)), next(iter(id_lo.terms))),
+    )
+
+
+def _prepare(model, input_shapes):
+    proto, data = load_model(model)
+    graph = proto.graph
+    init = {t.name for t in graph.initializer}
+    specs = _input_specs(graph, init, input_shapes)
+    # fix the inputs' shapes and check the graph with onnx's shape inference
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(proto)
+    for vi in fixed.graph.input:
+        if vi.name in specs:
+            dims = vi.type.tensor_type.shape.dim
+            del dims[:]
+            for d in specs[vi.name]:
+                dims.add().dim_value = d
+    try:
+        onnx.shape_inference.infer_shapes(fixed, strict_mode=True)
+    except Exception as e:
+        raise ModelError(f"shape inference failed with the inputs fixed to {specs}: {e}") from e
+    return proto, data, specs
+
+
+def choose_scale(
+    model, *, input_range=1.0, input_shapes=None, curve: str = "bn254", max_scale: int = MAX_SCALE, quotient_bits: int = QUOTIENT_BITS
+) -> int:
+    """The largest scale ``s <= max_scale`` at which every rescale quotient fits ``quotient_bits`` (signed)
+    for inputs in the declared range — so every layer's worst case stays inside its range checks and
+    the field. :class:`ScaleOverflow` if even ``s = 1`` does not fit."""
+    return compile_model(model, input_range=input_range, input_shapes=input_shapes, curve=curve, max_scale=max_scale, quotient_bits=quotient_bits).scale
+
+
+def compile_model(
+    model: bytes | str | Path | onnx.ModelProto,
+    *,
+    scale: int | None = None,
+    input_range: float | tuple | Mapping[str, Any] = 1.0,
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+    curve: str = "bn254",
+    max_scale: int = MAX_SCALE,
+    quotient_bits: int = QUOTIENT_BITS,
+) -> CompiledModel:
+    """Compile an ONNX model into ``onnx_inference.v1`` (see the module docstring).
+
+    ``input_range``: the largest absolute value of every input element (a
+    number, a ``(lo, hi)`` pair, or a mapping by input name); inputs are
+    range-checked to it in the circuit. ``input_shapes`` fixes symbolic
+    dimensions (default: 1). ``scale``: the fractional bits ``s``; by default
+    the largest ``s <= max_scale`` whose quotients fit ``quotient_bits``.
+    """
+    proto, data, specs = _prepare(model, input_shapes)
+    bounds = _bounds(input_range, list(specs))
+    if scale is not None:
+        if not isinstance(scale, int) or scale < 1:
+            raise ScaleOverflow(f"the scale must be an integer >= 1, got {scale!r}", bits=0, limit=0)
+        return _build(proto, data, scale, curve, specs, bounds)
+    last: Exception | None = None
+    for s in range(max_scale, 0, -1):
+        try:
+            cm = _build(proto, data, s, curve, specs, bounds)
+        except ScaleOverflow as e:
+            last = e
+            continue
+        if cm.max_quotient_bits <= quotient_bits:
+            return cm
+        last = ScaleOverflow(
+            f"at scale 2^{s} a quotient needs {cm.max_quotient_bits} bits (more than {quotient_bits})",
+            bits=cm.max_quotient_bits, limit=quotient_bits,
+        )
+    raise ScaleOverflow(f"no scale from 2^{max_scale} down to 2^1 fits: {last}", bits=getattr(last, "bits", 0), limit=quotient_bits)

@@ -1,0 +1,71 @@
+"""Helpers for tests of circuits made by the compiler: tiny models, the float reference, the forger.
+
+``onnxruntime`` (the reference) is imported only by :func:`ort_run`; it is a
+test dependency, not a dependency of the compiler.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+__all__ = ["make_model", "ort_run", "forge", "unique_witness_violations"]
+
+
+def make_model(nodes, inputs: Mapping[str, list], outputs: Mapping[str, list | None], inits: Mapping[str, np.ndarray] | None = None, opset: int = 17) -> bytes:
+    """A checked ONNX model with float32 inputs and outputs, as bytes."""
+    graph = helper.make_graph(
+        list(nodes),
+        "t",
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs.items()],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs.items()],
+        initializer=[numpy_helper.from_array(np.asarray(v), k) for k, v in (inits or {}).items()],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model.SerializeToString()
+
+
+def ort_run(model: bytes, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The float reference: onnxruntime on one thread."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = so.inter_op_num_threads = 1
+    s = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    names = [o.name for o in s.get_outputs()]
+    return dict(zip(names, s.run(names, {k: np.asarray(v, dtype=np.float32) for k, v in feeds.items()})))
+
+
+def forge(cm, inputs, pins: Mapping[int, int]) -> list[int]:
+    """A forger's witness: ``pins`` (builder wire → value) forced, every other wire recomputed by the hints."""
+    return cm.witness(inputs, pins=pins)
+
+
+def unique_witness_violations(cm, inputs, wires=None, delta: int = 1) -> list[str]:
+    """Names of the wires that can be changed by ``delta`` (everything downstream recomputed) while the
+    constraints still hold — empty for a sound circuit, whose witness is unique given its public inputs."""
+    honest = cm.witness(inputs)
+    cm.r1cs.check(honest)
+    values = list(cm._cb._values)
+    names = cm.wire_names()
+    kinds = cm._cb._kind
+    r = cm.r1cs.field.modulus
+    bad = []
+    for w in wires if wires is not None else range(1, len(names)):
+        if kinds[w] == "pub" and names[w].startswith("mid_"):
+            continue  # the model id is a public input; changing it is a verification test
+        if kinds[w] == "pub" and w in _input_wire_set(cm):
+            continue  # so are the inputs
+        wit = cm.witness(inputs, pins={w: (values[w] + delta) % r})
+        if cm.r1cs.is_satisfied(wit):
+            bad.append(names[w])
+    return bad
+
+
+def _input_wire_set(cm) -> set[int]:
+    return {int(w) for ws in cm._input_wires.values() for w in ws.reshape(-1)}
