@@ -3,8 +3,10 @@
 and ``ispc zk export calldata``.
 
 They need no node home. Outputs match snarkjs 0.7 (``snarkjs r1cs info``,
-``snarkjs zkey export verificationkey``, ``snarkjs zkey export solidityverifier``,
-``snarkjs zkey export soliditycalldata``); the interop tests compare them. Exit codes as for the other ``zk`` commands:
+``snarkjs zkey export verificationkey``, ``snarkjs zkey export soliditycalldata``);
+the interop tests compare them. ``export solidityverifier`` writes the project's
+own contracts, drop-ins for snarkjs' (same ``verifyProof`` ABI and verdicts;
+``tests/test_cli_solidity.py`` compares them in an EVM). Exit codes as for the other ``zk`` commands:
 0 success, 1 failure (``wtns check``: the witness does not satisfy the
 circuit), 2 malformed input (one ``error: malformed input: ...`` line).
 
@@ -268,7 +270,7 @@ def write_text_atomic(path: Path, text: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="write the contract here (default: stdout)")
 @click.pass_context
 def export_solidityverifier(ctx, zkey, output) -> None:
-    """The Solidity verifier contract of a bn254 Groth16 or PLONK .zkey, as `snarkjs zkey export solidityverifier` writes it."""
+    """The Solidity verifier contract of a bn254 Groth16 or PLONK .zkey (verifyProof takes `ispc zk export calldata`'s arguments)."""
     data = _read_bytes(zkey, "zkey")
     try:
         vk = verification_key_from_zkey(data)

@@ -1,20 +1,26 @@
 """The Solidity verifier of a PLONK key on bn254: :func:`solidity_verifier`.
 
-The contract is the one ``snarkjs zkey export solidityverifier`` (0.7.6) writes,
-byte for byte: :data:`TEMPLATE` is snarkjs' ``templates/verifier_plonk.sol.ejs``
-with its EJS tags rewritten for :mod:`ispc_core.zk.templating` (same text, same
-whitespace). ``tests/test_solidity.py`` checks the identity against snarkjs
-and runs the contract in an EVM.
+The contract is the project's own (Apache-2.0, like the rest of ispc) and does
+what :mod:`ispc_plonk.verifier` does, step for step:
 
-The contract text comes from snarkjs and keeps snarkjs' licence: it is
-GPL-3.0 (Copyright 2021 0KIMS association), as its header says, like every
-contract snarkjs generates. This module's code is the project's.
+1. every public input and evaluation is canonical (``< r``), every proof point
+   has coordinates ``< q`` and is on the curve (``(0, 0)`` is the point at
+   infinity, as for the precompiles);
+2. the challenges beta, gamma, alpha, xi, v, u from the Keccak transcript of
+   :mod:`ispc_plonk.transcript` (same byte layout: points as ``x || y``,
+   scalars as 32-byte words; the key's eight commitments first);
+3. ``Z_H(xi)``, ``L_i(xi)`` for the public rows (one inversion, with the
+   modexp precompile 0x05), ``PI(xi)``, ``r0`` and the linearisation scalars;
+4. the batched commitment ``F - E + xi Wxi + u xi w Wxiw`` (ecMul 0x07,
+   ecAdd 0x06) and the KZG check ``e(-(Wxi + u Wxiw), X_2) e(., G2) = 1``
+   (ecPairing 0x08).
 
-``verifyProof(uint256[24] _proof, uint256[nPublic] _pubSignals)`` takes what
-``ispc zk export calldata`` prints (A..Wxiw as x, y, then the six
-evaluations). It recomputes snarkjs' Keccak transcript and needs the bn254
-precompiles (ecAdd 0x06, ecMul 0x07, ecPairing 0x08), so only bn254 keys have
-a Solidity verifier.
+Anything malformed makes ``verifyProof`` return ``false`` (it never reverts on
+a bad proof). ``verifyProof(uint256[24] proof, uint256[nPublic] publicInputs)``
+takes what ``ispc zk export calldata`` prints (A..Wxiw as x, y, then the six
+evaluations), so it is a drop-in for the contract ``snarkjs zkey export
+solidityverifier`` writes (same contract name, function and ABI);
+``tests/test_cli_solidity.py`` checks that both give the same verdict.
 """
 
 from __future__ import annotations
@@ -23,43 +29,54 @@ import re
 from typing import Any
 
 from ispc_core.errors import RequestError
+from ispc_core.zk.curves.params import BN254
 from ispc_core.zk.errors import FormatError
-from ispc_core.zk.templating import render
 
-__all__ = ["TEMPLATE", "solidity_verifier"]
+__all__ = ["solidity_verifier"]
 
 #: snarkjs' name for bn254 in verification_key.json
 EVM_CURVE = "bn128"
 
-#: the key's G1 points, in the template's order
-POINTS = ("Qm", "Ql", "Qr", "Qo", "Qc", "S1", "S2", "S3")
+#: the key's G1 commitments, in transcript order
+KEY_POINTS = ("Qm", "Ql", "Qr", "Qo", "Qc", "S1", "S2", "S3")
+
+#: the proof's G1 points, in calldata order (two words each), then the evaluations
+PROOF_POINTS = ("A", "B", "C", "Z", "T1", "T2", "T3", "Wxi", "Wxiw")
+PROOF_EVALS = ("EVAL_A", "EVAL_B", "EVAL_C", "EVAL_S1", "EVAL_S2", "EVAL_ZW")
 
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,77}")
 
 
-def _number(v: Any, what: str) -> str:
-    """A decimal string (snarkjs' JSON form of a field element), checked: it is pasted into Solidity."""
+def _number(v: Any, what: str, below: int) -> int:
+    """A decimal string (snarkjs' JSON form of a field element), checked: it ends up in Solidity source."""
     if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
         v = str(v)
     if not isinstance(v, str) or not _DECIMAL.fullmatch(v):
         raise FormatError(f"verification key: {what} is not a decimal number")
-    return v
+    n = int(v)
+    if n >= below:
+        raise FormatError(f"verification key: {what} is not a field element")
+    return n
 
 
-def _coords(p: Any, what: str, n: int) -> list[str]:
-    if not isinstance(p, (list, tuple)) or len(p) < n:
+def _g1(p: Any, what: str) -> tuple[int, int]:
+    """Affine ``(x, y)``; snarkjs' point at infinity (``z = 0``) is ``(0, 0)``, as the transcript and precompiles have it."""
+    if not isinstance(p, (list, tuple)) or len(p) < 2:
         raise FormatError(f"verification key: {what} is not a point")
-    return [_number(c, what) for c in p]
+    if len(p) >= 3 and _number(p[2], what, BN254.q) == 0:
+        return 0, 0
+    return _number(p[0], what, BN254.q), _number(p[1], what, BN254.q)
 
 
-def solidity_verifier(vk: dict) -> str:
-    """The Solidity verifier (snarkjs' ``PlonkVerifier`` contract) of a PLONK ``verification_key.json``.
+def _g2(p: Any, what: str) -> tuple[int, int, int, int]:
+    """A G2 point ``[[x0, x1], [y0, y1], ...]`` (``c0 + c1 u``) in the precompile's order ``x1, x0, y1, y0``."""
+    if not isinstance(p, (list, tuple)) or len(p) < 2:
+        raise FormatError(f"verification key: {what} is not a point")
+    (x0, x1), (y0, y1) = _g1(p[0], what), _g1(p[1], what)
+    return x1, x0, y1, y0
 
-    ``vk`` is the key as snarkjs exports it (``ispc zk export verificationkey``).
-    Raises :class:`~ispc_core.errors.RequestError` for a key on another curve
-    than bn254 and :class:`~ispc_core.zk.errors.FormatError` for a malformed key
-    or one without public inputs (``uint256[0]`` does not compile).
-    """
+
+def _check_key(vk: Any) -> tuple[int, int]:
     if not isinstance(vk, dict) or vk.get("protocol") != "plonk":
         raise FormatError("verification key: not a plonk key (protocol field)")
     curve = vk.get("curve")
@@ -73,777 +90,356 @@ def solidity_verifier(vk: dict) -> str:
         if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < top:
             raise FormatError(f"verification key: {name} is not a small non-negative integer")
     if n_public < 1:
-        raise FormatError("verification key: no public inputs; a Solidity verifier needs at least one (uint256[0] does not compile)")
-    values: dict[str, Any] = {name: _coords(vk.get(name), name, 2) for name in POINTS}
-    x2 = vk.get("X_2")
-    if not isinstance(x2, (list, tuple)) or len(x2) < 2:
-        raise FormatError("verification key: X_2 is not a point")
-    values["X_2"] = [_coords(c, "X_2", 2) for c in x2]
-    values.update(
-        nPublic=n_public,
-        nLagrange=max(n_public, 1),
-        power=power,
-        w=_number(vk.get("w"), "w"),
-        k1=_number(vk.get("k1"), "k1"),
-        k2=_number(vk.get("k2"), "k2"),
+        raise FormatError("verification key: no public inputs; a Solidity verifier needs at least one (uint256[0] is not an ABI type)")
+    return n_public, power
+
+
+def _commitment_terms() -> str:
+    """The lines that add up ``F - E + xi Wxi + u xi w Wxiw`` (scalars from ``_scalars``), in verifier.py's order."""
+    key = {k: (f"{k.upper()}_X", f"{k.upper()}_Y") for k in KEY_POINTS}
+    prf = {k: (f"proof[{2 * i}]", f"proof[{2 * i + 1}]") for i, k in enumerate(PROOF_POINTS)}
+    bases = [key["Qm"], key["Ql"], key["Qr"], key["Qo"], None, prf["Z"], key["S3"], prf["T1"], prf["T2"], prf["T3"],
+             prf["A"], prf["B"], prf["C"], key["S1"], key["S2"], ("1", "2"), prf["Wxi"], prf["Wxiw"]]
+    lines = []
+    for i, b in enumerate(bases):
+        if b is None:  # Qc, scalar 1
+            lines.append("        ok = ok && _add(acc, QC_X, QC_Y);")
+        else:
+            lines.append(f"        ok = ok && _addScaled(acc, {b[0]}, {b[1]}, s[{i}]);")
+    return "\n".join(lines)
+
+
+def solidity_verifier(vk: dict) -> str:
+    """The Solidity source of the ``PlonkVerifier`` contract for a PLONK ``verification_key.json``.
+
+    ``vk`` is the key as snarkjs exports it (``ispc zk export verificationkey``).
+    Raises :class:`~ispc_core.errors.RequestError` for a key on another curve
+    than bn254 and :class:`~ispc_core.zk.errors.FormatError` for a malformed key
+    or one without public inputs.
+    """
+    n_public, power = _check_key(vk)
+    r = BN254.r
+    omega = _number(vk.get("w"), "w", r)
+    if pow(omega, 1 << power, r) != 1 or (power > 0 and pow(omega, 1 << (power - 1), r) == 1):
+        raise FormatError(f"verification key: w is not a primitive 2^{power}-th root of unity")
+    k1, k2 = _number(vk.get("k1"), "k1", r), _number(vk.get("k2"), "k2", r)
+    points = {k: _g1(vk.get(k), k) for k in KEY_POINTS}
+    x2 = _g2(vk.get("X_2"), "X_2")
+    (g2x0, g2x1), (g2y0, g2y1) = BN254.g2
+
+    consts = ["    // selector and permutation commitments (G1), in transcript order"]
+    for k, (x, y) in points.items():
+        consts += [f"    uint256 internal constant {k.upper()}_X = {x};", f"    uint256 internal constant {k.upper()}_Y = {y};"]
+    consts.append("    // X_2 = tau G2, and the generator of G2 (x1, x0, y1, y0: the pairing precompile's order)")
+    for name, (a, b, c, d) in (("X2", x2), ("G2", (g2x1, g2x0, g2y1, g2y0))):
+        consts += [f"    uint256 internal constant {name}_X1 = {a};", f"    uint256 internal constant {name}_X0 = {b};",
+                   f"    uint256 internal constant {name}_Y1 = {c};", f"    uint256 internal constant {name}_Y0 = {d};"]
+    consts.append("    // where the evaluations are in `proof` (after the nine points A, B, C, Z, T1, T2, T3, Wxi, Wxiw)")
+    consts += [f"    uint256 internal constant {e} = {18 + i};" for i, e in enumerate(PROOF_EVALS)]
+    key_words = [w for k in KEY_POINTS for w in (f"{k.upper()}_X", f"{k.upper()}_Y")]
+    key_stores = "\n".join(f"            mstore(add(t, {hex(32 * i)}), {w})" for i, w in enumerate(key_words))
+    return _SOURCE.format(
+        n=n_public,
+        r=r,
+        q=BN254.q,
+        log_domain=power,
+        domain=1 << power,
+        omega=omega,
+        k1=k1,
+        k2=k2,
+        constants="\n".join(consts),
+        key_stores=key_stores,
+        terms=_commitment_terms(),
     )
-    return render(TEMPLATE, values)
 
 
-# snarkjs 0.7.6 templates/verifier_plonk.sol.ejs (GPL-3.0), tags rewritten; trailing spaces are significant
-TEMPLATE = """// SPDX-License-Identifier: GPL-3.0
-/*
-    Copyright 2021 0KIMS association.
-
-    This file is generated with [snarkJS](https://github.com/iden3/snarkjs).
-
-    snarkJS is a free software: you can redistribute it and/or modify it
-    under the terms of the GNU General Public License as published by
-    the Free Software Foundation, either version 3 of the License, or
-    (at your option) any later version.
-
-    snarkJS is distributed in the hope that it will be useful, but WITHOUT
-    ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
-    or FITNESS FOR A PARTICULAR PURPOSE. See the GNU General Public
-    License for more details.
-
-    You should have received a copy of the GNU General Public License
-    along with snarkJS. If not, see <https://www.gnu.org/licenses/>.
-*/
-
-
-pragma solidity >=0.7.0 <0.9.0;
-
-contract PlonkVerifier {
-    // Omega
-    uint256 constant w1 = <%= w %>;    
-    // Scalar field size
-    uint256 constant q  = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    // Base field size
-    uint256 constant qf = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
-    
-    // [1]_1
-    uint256 constant G1x = 1;
-    uint256 constant G1y = 2;
-    // [1]_2
-    uint256 constant G2x1 = 10857046999023057135944570762232829481370756359578518086990519993285655852781;
-    uint256 constant G2x2 = 11559732032986387107991004021392285783925812861821192530917403151452391805634;
-    uint256 constant G2y1 = 8495653923123431417604973247489272438418190587263600148770280649306958101930;
-    uint256 constant G2y2 = 4082367875863433681332203403145435568316851327593401208105741076214120093531;
-    
-    // Verification Key data
-    uint32 constant n         = <%= 2 ** power %>;
-    uint16 constant nPublic   = <%= nPublic %>;
-    uint16 constant nLagrange = <%= nLagrange %>;
-    
-    uint256 constant Qmx  = <%= Qm[0] %>;
-    uint256 constant Qmy  = <%= "0" if Qm[0] == "0" else Qm[1] %>;
-    uint256 constant Qlx  = <%= Ql[0] %>;
-    uint256 constant Qly  = <%= "0" if Ql[0] == "0" else Ql[1] %>;
-    uint256 constant Qrx  = <%= Qr[0] %>;
-    uint256 constant Qry  = <%= "0" if Qr[0] == "0" else Qr[1] %>;
-    uint256 constant Qox  = <%= Qo[0] %>;
-    uint256 constant Qoy  = <%= "0" if Qo[0] == "0" else Qo[1] %>;
-    uint256 constant Qcx  = <%= Qc[0] %>;
-    uint256 constant Qcy  = <%= "0" if Qc[0] == "0" else Qc[1] %>;
-    uint256 constant S1x  = <%= S1[0] %>;
-    uint256 constant S1y  = <%= "0" if S1[0] == "0" else S1[1] %>;
-    uint256 constant S2x  = <%= S2[0] %>;
-    uint256 constant S2y  = <%= "0" if S2[0] == "0" else S2[1] %>;
-    uint256 constant S3x  = <%= S3[0] %>;
-    uint256 constant S3y  = <%= "0" if S3[0] == "0" else S3[1] %>;
-    uint256 constant k1   = <%= k1 %>;
-    uint256 constant k2   = <%= k2 %>;
-    uint256 constant X2x1 = <%= X_2[0][0] %>;
-    uint256 constant X2x2 = <%= X_2[0][1] %>;
-    uint256 constant X2y1 = <%= X_2[1][0] %>;
-    uint256 constant X2y2 = <%= X_2[1][1] %>;
-    
-    // Proof calldata
-    // Byte offset of every parameter of the calldata
-    // Polynomial commitments
-    uint16 constant pA       = 4 + 0;
-    uint16 constant pB       = 4 + 64;
-    uint16 constant pC       = 4 + 128;
-    uint16 constant pZ       = 4 + 192;
-    uint16 constant pT1      = 4 + 256;
-    uint16 constant pT2      = 4 + 320;
-    uint16 constant pT3      = 4 + 384;
-    uint16 constant pWxi     = 4 + 448;
-    uint16 constant pWxiw    = 4 + 512;
-    // Opening evaluations
-    uint16 constant pEval_a  = 4 + 576;
-    uint16 constant pEval_b  = 4 + 608;
-    uint16 constant pEval_c  = 4 + 640;
-    uint16 constant pEval_s1 = 4 + 672;
-    uint16 constant pEval_s2 = 4 + 704;
-    uint16 constant pEval_zw = 4 + 736;
-    
-    // Memory data
-    // Challenges
-    uint16 constant pAlpha  = 0;
-    uint16 constant pBeta   = 32;
-    uint16 constant pGamma  = 64;
-    uint16 constant pXi     = 96;
-    uint16 constant pXin    = 128;
-    uint16 constant pBetaXi = 160;
-    uint16 constant pV1     = 192;
-    uint16 constant pV2     = 224;
-    uint16 constant pV3     = 256;
-    uint16 constant pV4     = 288;
-    uint16 constant pV5     = 320;
-    uint16 constant pU      = 352;
-    
-    uint16 constant pPI      = 384;
-    uint16 constant pEval_r0 = 416;
-    uint16 constant pD       = 448;
-    uint16 constant pF       = 512;
-    uint16 constant pE       = 576;
-    uint16 constant pTmp     = 640;
-    uint16 constant pAlpha2  = 704;
-    uint16 constant pZh      = 736;
-    uint16 constant pZhInv   = 768;
-
-    <% for i in range(1, nLagrange + 1) %>
-    uint16 constant pEval_l<%= i %> = <%= 768+i*32 %>;
-    <% end %>
-    <% # pLastMem = 800 + 32 * nLagrange %>
-    
-    uint16 constant lastMem = <%= 800 + 32 * nLagrange %>;
-
-    function verifyProof(uint256[24] calldata _proof, uint256[<%= nPublic %>] calldata _pubSignals) public view returns (bool) {
-        assembly {
-            /////////
-            // Computes the inverse using the extended euclidean algorithm
-            /////////
-            function inverse(a, q) -> inv {
-                let t := 0     
-                let newt := 1
-                let r := q     
-                let newr := a
-                let quotient
-                let aux
-                
-                for { } newr { } {
-                    quotient := sdiv(r, newr)
-                    aux := sub(t, mul(quotient, newt))
-                    t:= newt
-                    newt:= aux
-                    
-                    aux := sub(r,mul(quotient, newr))
-                    r := newr
-                    newr := aux
-                }
-                
-                if gt(r, 1) { revert(0,0) }
-                if slt(t, 0) { t:= add(t, q) }
-
-                inv := t
-            }
-            
-            ///////
-            // Computes the inverse of an array of values
-            // See https://vitalik.ca/general/2018/07/21/starks_part_3.html in section where explain fields operations
-            //////
-            function inverseArray(pVals, n) {
-    
-                let pAux := mload(0x40)     // Point to the next free position
-                let pIn := pVals
-                let lastPIn := add(pVals, mul(n, 32))  // Read n elements
-                let acc := mload(pIn)       // Read the first element
-                pIn := add(pIn, 32)         // Point to the second element
-                let inv
-    
-                
-                for { } lt(pIn, lastPIn) { 
-                    pAux := add(pAux, 32) 
-                    pIn := add(pIn, 32)
-                } 
-                {
-                    mstore(pAux, acc)
-                    acc := mulmod(acc, mload(pIn), q)
-                }
-                acc := inverse(acc, q)
-                
-                // At this point pAux pint to the next free position we subtract 1 to point to the last used
-                pAux := sub(pAux, 32)
-                // pIn points to the n+1 element, we subtract to point to n
-                pIn := sub(pIn, 32)
-                lastPIn := pVals  // We don't process the first element 
-                for { } gt(pIn, lastPIn) { 
-                    pAux := sub(pAux, 32) 
-                    pIn := sub(pIn, 32)
-                } 
-                {
-                    inv := mulmod(acc, mload(pAux), q)
-                    acc := mulmod(acc, mload(pIn), q)
-                    mstore(pIn, inv)
-                }
-                // pIn points to first element, we just set it.
-                mstore(pIn, acc)
-            }
-            
-            function checkField(v) {
-                if iszero(lt(v, q)) {
-                    mstore(0, 0)
-                    return(0,0x20)
-                }
-            }
-            
-            function checkPointBelongsToBN128Curve(p) {
-                let x := calldataload(p)
-                let y := calldataload(add(p, 32))
-
-                // Check that the point is on the curve
-                // y^2 = x^3 + 3
-                let x3_3 := addmod(mulmod(x, mulmod(x, x, qf), qf), 3, qf)
-                let y2 := mulmod(y, y, qf)
-
-                if iszero(eq(x3_3, y2)) {
-                    mstore(0, 0)
-                    return(0, 0x20)
-                }
-            }  
-
-            function checkProofData() {
-                // Check proof commitments belong to the bn128 curve
-                checkPointBelongsToBN128Curve(pA)
-                checkPointBelongsToBN128Curve(pB)
-                checkPointBelongsToBN128Curve(pC)
-                checkPointBelongsToBN128Curve(pZ)
-                checkPointBelongsToBN128Curve(pT1)
-                checkPointBelongsToBN128Curve(pT2)
-                checkPointBelongsToBN128Curve(pT3)
-                checkPointBelongsToBN128Curve(pWxi)
-                checkPointBelongsToBN128Curve(pWxiw)
-
-                // Check proof commitments coordinates are in the field
-                checkField(calldataload(pA))
-                checkField(calldataload(add(pA, 32)))
-                checkField(calldataload(pB))
-                checkField(calldataload(add(pB, 32)))
-                checkField(calldataload(pC))
-                checkField(calldataload(add(pC, 32)))
-                checkField(calldataload(pZ))
-                checkField(calldataload(add(pZ, 32)))
-                checkField(calldataload(pT1))
-                checkField(calldataload(add(pT1, 32)))
-                checkField(calldataload(pT2))
-                checkField(calldataload(add(pT2, 32)))
-                checkField(calldataload(pT3))
-                checkField(calldataload(add(pT3, 32)))
-                checkField(calldataload(pWxi))
-                checkField(calldataload(add(pWxi, 32)))
-                checkField(calldataload(pWxiw))
-                checkField(calldataload(add(pWxiw, 32)))
-
-                // Check proof evaluations are in the field
-                checkField(calldataload(pEval_a))
-                checkField(calldataload(pEval_b))
-                checkField(calldataload(pEval_c))
-                checkField(calldataload(pEval_s1))
-                checkField(calldataload(pEval_s2))
-                checkField(calldataload(pEval_zw))
-            }
-            
-            function calculateChallenges(pMem, pPublic) {
-                let beta
-                let aux
-
-                let mIn := mload(0x40)     // Pointer to the next free memory position
-
-                // Compute challenge.beta & challenge.gamma
-                mstore(mIn, Qmx)
-                mstore(add(mIn, 32), Qmy)
-                mstore(add(mIn, 64), Qlx)
-                mstore(add(mIn, 96), Qly)
-                mstore(add(mIn, 128), Qrx)
-                mstore(add(mIn, 160), Qry)
-                mstore(add(mIn, 192), Qox)
-                mstore(add(mIn, 224), Qoy)
-                mstore(add(mIn, 256), Qcx)
-                mstore(add(mIn, 288), Qcy)
-                mstore(add(mIn, 320), S1x)
-                mstore(add(mIn, 352), S1y)
-                mstore(add(mIn, 384), S2x)
-                mstore(add(mIn, 416), S2y)
-                mstore(add(mIn, 448), S3x)
-                mstore(add(mIn, 480), S3y)
-
-                <% for i in range(nPublic) %>
-                mstore(add(mIn, <%= 512 + i*32 %>), calldataload(add(pPublic, <%= i*32 %>)))
-                <% end %>
-                mstore(add(mIn, <%= 512 + nPublic*32 + 0 %> ), calldataload(pA))
-                mstore(add(mIn, <%= 512 + nPublic*32 + 32 %> ), calldataload(add(pA, 32)))
-                mstore(add(mIn, <%= 512 + nPublic*32 + 64 %> ), calldataload(pB))
-                mstore(add(mIn, <%= 512 + nPublic*32 + 96 %> ), calldataload(add(pB, 32)))
-                mstore(add(mIn, <%= 512 + nPublic*32 + 128 %> ), calldataload(pC))
-                mstore(add(mIn, <%= 512 + nPublic*32 + 160 %> ), calldataload(add(pC, 32)))
-                
-                beta := mod(keccak256(mIn, <%= 704 + 32 * nPublic %>), q) 
-                mstore(add(pMem, pBeta), beta)
-
-                // challenges.gamma
-                mstore(add(pMem, pGamma), mod(keccak256(add(pMem, pBeta), 32), q))
-                
-                // challenges.alpha
-                mstore(mIn, mload(add(pMem, pBeta)))
-                mstore(add(mIn, 32), mload(add(pMem, pGamma)))
-                mstore(add(mIn, 64), calldataload(pZ))
-                mstore(add(mIn, 96), calldataload(add(pZ, 32)))
-
-                aux := mod(keccak256(mIn, 128), q)
-                mstore(add(pMem, pAlpha), aux)
-                mstore(add(pMem, pAlpha2), mulmod(aux, aux, q))
-
-                // challenges.xi
-                mstore(mIn, aux)
-                mstore(add(mIn, 32),  calldataload(pT1))
-                mstore(add(mIn, 64),  calldataload(add(pT1, 32)))
-                mstore(add(mIn, 96),  calldataload(pT2))
-                mstore(add(mIn, 128), calldataload(add(pT2, 32)))
-                mstore(add(mIn, 160), calldataload(pT3))
-                mstore(add(mIn, 192), calldataload(add(pT3, 32)))
-
-                aux := mod(keccak256(mIn, 224), q)
-                mstore( add(pMem, pXi), aux)
-
-                // challenges.v
-                mstore(mIn, aux)
-                mstore(add(mIn, 32),  calldataload(pEval_a))
-                mstore(add(mIn, 64),  calldataload(pEval_b))
-                mstore(add(mIn, 96),  calldataload(pEval_c))
-                mstore(add(mIn, 128), calldataload(pEval_s1))
-                mstore(add(mIn, 160), calldataload(pEval_s2))
-                mstore(add(mIn, 192), calldataload(pEval_zw))
-
-                let v1 := mod(keccak256(mIn, 224), q)
-                mstore(add(pMem, pV1), v1)
-
-                // challenges.beta * challenges.xi
-                mstore(add(pMem, pBetaXi), mulmod(beta, aux, q))
-
-                // challenges.xi^n
-                <% for i in range(power) %>
-                aux:= mulmod(aux, aux, q)
-                <% end %>
-                mstore(add(pMem, pXin), aux)
-
-                // Zh
-                aux:= mod(add(sub(aux, 1), q), q)
-                mstore(add(pMem, pZh), aux)
-                mstore(add(pMem, pZhInv), aux)  // We will invert later together with lagrange pols
-                                
-                // challenges.v^2, challenges.v^3, challenges.v^4, challenges.v^5
-                aux := mulmod(v1, v1,  q)
-                mstore(add(pMem, pV2), aux)
-                aux := mulmod(aux, v1, q)
-                mstore(add(pMem, pV3), aux)
-                aux := mulmod(aux, v1, q)
-                mstore(add(pMem, pV4), aux)
-                aux := mulmod(aux, v1, q)
-                mstore(add(pMem, pV5), aux)
-
-                // challenges.u
-                mstore(mIn, calldataload(pWxi))
-                mstore(add(mIn, 32), calldataload(add(pWxi, 32)))
-                mstore(add(mIn, 64), calldataload(pWxiw))
-                mstore(add(mIn, 96), calldataload(add(pWxiw, 32)))
-
-                mstore(add(pMem, pU), mod(keccak256(mIn, 128), q))
-            }
-            
-            function calculateLagrange(pMem) {
-                let w := 1                
-                <% for i in range(1, nLagrange + 1) %>
-                mstore(
-                    add(pMem, pEval_l<%= i %>), 
-                    mulmod(
-                        n, 
-                        mod(
-                            add(
-                                sub(
-                                    mload(add(pMem, pXi)), 
-                                    w
-                                ), 
-                                q
-                            ),
-                            q
-                        ), 
-                        q
-                    )
-                )
-                <% if i < nLagrange %>
-                w := mulmod(w, w1, q)
-                <% end %>
-                <% end %>
-                
-                inverseArray(add(pMem, pZhInv), <%= nLagrange+1 %> )
-                
-                let zh := mload(add(pMem, pZh))
-                w := 1
-                <% for i in range(1, nLagrange + 1) %>
-                <% if i == 1 %>
-                mstore(
-                    add(pMem, pEval_l1 ), 
-                    mulmod(
-                        mload(add(pMem, pEval_l1 )),
-                        zh,
-                        q
-                    )
-                )
-                <% else %>
-                mstore(
-                    add(pMem, pEval_l<%= i %>), 
-                    mulmod(
-                        w,
-                        mulmod(
-                            mload(add(pMem, pEval_l<%= i %>)),
-                            zh,
-                            q
-                        ),
-                        q
-                    )
-                )
-                <% end %>
-                <% if i < nLagrange %>
-                w := mulmod(w, w1, q)
-                <% end %>
-                <% end %>
-
-
-            }
-            
-            function calculatePI(pMem, pPub) {
-                let pl := 0
-                
-                <% for i in range(nPublic) %> 
-                pl := mod(
-                    add(
-                        sub(
-                            pl,  
-                            mulmod(
-                                mload(add(pMem, pEval_l<%= i+1 %>)),
-                                calldataload(add(pPub, <%= i*32 %>)),
-                                q
-                            )
-                        ),
-                        q
-                    ),
-                    q
-                )
-                <% end %>
-                
-                mstore(add(pMem, pPI), pl)
-            }
-
-            function calculateR0(pMem) {
-                let e1 := mload(add(pMem, pPI))
-
-                let e2 :=  mulmod(mload(add(pMem, pEval_l1)), mload(add(pMem, pAlpha2)), q)
-
-                let e3a := addmod(
-                    calldataload(pEval_a),
-                    mulmod(mload(add(pMem, pBeta)), calldataload(pEval_s1), q),
-                    q)
-                e3a := addmod(e3a, mload(add(pMem, pGamma)), q)
-
-                let e3b := addmod(
-                    calldataload(pEval_b),
-                    mulmod(mload(add(pMem, pBeta)), calldataload(pEval_s2), q),
-                    q)
-                e3b := addmod(e3b, mload(add(pMem, pGamma)), q)
-
-                let e3c := addmod(
-                    calldataload(pEval_c),
-                    mload(add(pMem, pGamma)),
-                    q)
-
-                let e3 := mulmod(mulmod(e3a, e3b, q), e3c, q)
-                e3 := mulmod(e3, calldataload(pEval_zw), q)
-                e3 := mulmod(e3, mload(add(pMem, pAlpha)), q)
-            
-                let r0 := addmod(e1, mod(sub(q, e2), q), q)
-                r0 := addmod(r0, mod(sub(q, e3), q), q)
-                
-                mstore(add(pMem, pEval_r0) , r0)
-            }
-            
-            function g1_set(pR, pP) {
-                mstore(pR, mload(pP))
-                mstore(add(pR, 32), mload(add(pP,32)))
-            }   
-
-            function g1_setC(pR, x, y) {
-                mstore(pR, x)
-                mstore(add(pR, 32), y)
-            }
-
-            function g1_calldataSet(pR, pP) {
-                mstore(pR,          calldataload(pP))
-                mstore(add(pR, 32), calldataload(add(pP, 32)))
-            }
-
-            function g1_acc(pR, pP) {
-                let mIn := mload(0x40)
-                mstore(mIn, mload(pR))
-                mstore(add(mIn,32), mload(add(pR, 32)))
-                mstore(add(mIn,64), mload(pP))
-                mstore(add(mIn,96), mload(add(pP, 32)))
-
-                let success := staticcall(sub(gas(), 2000), 6, mIn, 128, pR, 64)
-                
-                if iszero(success) {
-                    mstore(0, 0)
-                    return(0,0x20)
-                }
-            }
-
-            function g1_mulAcc(pR, pP, s) {
-                let success
-                let mIn := mload(0x40)
-                mstore(mIn, mload(pP))
-                mstore(add(mIn,32), mload(add(pP, 32)))
-                mstore(add(mIn,64), s)
-
-                success := staticcall(sub(gas(), 2000), 7, mIn, 96, mIn, 64)
-                
-                if iszero(success) {
-                    mstore(0, 0)
-                    return(0,0x20)
-                }
-                
-                mstore(add(mIn,64), mload(pR))
-                mstore(add(mIn,96), mload(add(pR, 32)))
-
-                success := staticcall(sub(gas(), 2000), 6, mIn, 128, pR, 64)
-                
-                if iszero(success) {
-                    mstore(0, 0)
-                    return(0,0x20)
-                }
-                
-            }
-
-            function g1_mulAccC(pR, x, y, s) {
-                let success
-                let mIn := mload(0x40)
-                mstore(mIn, x)
-                mstore(add(mIn,32), y)
-                mstore(add(mIn,64), s)
-
-                success := staticcall(sub(gas(), 2000), 7, mIn, 96, mIn, 64)
-                
-                if iszero(success) {
-                    mstore(0, 0)
-                    return(0,0x20)
-                }
-                
-                mstore(add(mIn,64), mload(pR))
-                mstore(add(mIn,96), mload(add(pR, 32)))
-
-                success := staticcall(sub(gas(), 2000), 6, mIn, 128, pR, 64)
-                
-                if iszero(success) {
-                    mstore(0, 0)
-                    return(0,0x20)
-                }
-            }
-
-            function g1_mulSetC(pR, x, y, s) {
-                let success
-                let mIn := mload(0x40)
-                mstore(mIn, x)
-                mstore(add(mIn,32), y)
-                mstore(add(mIn,64), s)
-
-                success := staticcall(sub(gas(), 2000), 7, mIn, 96, pR, 64)
-                
-                if iszero(success) {
-                    mstore(0, 0)
-                    return(0,0x20)
-                }
-            }
-
-            function g1_mulSet(pR, pP, s) {
-                g1_mulSetC(pR, mload(pP), mload(add(pP, 32)), s)
-            }
-
-            function calculateD(pMem) {
-                let _pD:= add(pMem, pD)
-                let gamma := mload(add(pMem, pGamma))
-                let mIn := mload(0x40)
-                mstore(0x40, add(mIn, 256)) // d1, d2, d3 & d4 (4*64 bytes)
-
-                g1_setC(_pD, Qcx, Qcy)
-                g1_mulAccC(_pD, Qmx, Qmy, mulmod(calldataload(pEval_a), calldataload(pEval_b), q))
-                g1_mulAccC(_pD, Qlx, Qly, calldataload(pEval_a))
-                g1_mulAccC(_pD, Qrx, Qry, calldataload(pEval_b))
-                g1_mulAccC(_pD, Qox, Qoy, calldataload(pEval_c))            
-
-                let betaxi := mload(add(pMem, pBetaXi))
-                let val1 := addmod(
-                    addmod(calldataload(pEval_a), betaxi, q),
-                    gamma, q)
-
-                let val2 := addmod(
-                    addmod(
-                        calldataload(pEval_b),
-                        mulmod(betaxi, k1, q),
-                        q), gamma, q)
-
-                let val3 := addmod(
-                    addmod(
-                        calldataload(pEval_c),
-                        mulmod(betaxi, k2, q),
-                        q), gamma, q)
-
-                let d2a := mulmod(
-                    mulmod(mulmod(val1, val2, q), val3, q),
-                    mload(add(pMem, pAlpha)),
-                    q
-                )
-
-                let d2b := mulmod(
-                    mload(add(pMem, pEval_l1)),
-                    mload(add(pMem, pAlpha2)),
-                    q
-                )
-
-                // We'll use mIn to save d2
-                g1_calldataSet(add(mIn, 192), pZ)
-                g1_mulSet(
-                    mIn,
-                    add(mIn, 192),
-                    addmod(addmod(d2a, d2b, q), mload(add(pMem, pU)), q))
-
-
-                val1 := addmod(
-                    addmod(
-                        calldataload(pEval_a),
-                        mulmod(mload(add(pMem, pBeta)), calldataload(pEval_s1), q),
-                        q), gamma, q)
-
-                val2 := addmod(
-                    addmod(
-                        calldataload(pEval_b),
-                        mulmod(mload(add(pMem, pBeta)), calldataload(pEval_s2), q),
-                        q), gamma, q)
-    
-                val3 := mulmod(
-                    mulmod(mload(add(pMem, pAlpha)), mload(add(pMem, pBeta)), q),
-                    calldataload(pEval_zw), q)
-    
-
-                // We'll use mIn + 64 to save d3
-                g1_mulSetC(
-                    add(mIn, 64),
-                    S3x,
-                    S3y,
-                    mulmod(mulmod(val1, val2, q), val3, q))
-
-                // We'll use mIn + 128 to save d4
-                g1_calldataSet(add(mIn, 128), pT1)
-
-                g1_mulAccC(add(mIn, 128), calldataload(pT2), calldataload(add(pT2, 32)), mload(add(pMem, pXin)))
-                let xin2 := mulmod(mload(add(pMem, pXin)), mload(add(pMem, pXin)), q)
-                g1_mulAccC(add(mIn, 128), calldataload(pT3), calldataload(add(pT3, 32)) , xin2)
-                
-                g1_mulSetC(add(mIn, 128), mload(add(mIn, 128)), mload(add(mIn, 160)), mload(add(pMem, pZh)))
-
-                mstore(add(add(mIn, 64), 32), mod(sub(qf, mload(add(add(mIn, 64), 32))), qf))
-                mstore(add(mIn, 160), mod(sub(qf, mload(add(mIn, 160))), qf))
-                g1_acc(_pD, mIn)
-                g1_acc(_pD, add(mIn, 64))
-                g1_acc(_pD, add(mIn, 128))
-            }
-            
-            function calculateF(pMem) {
-                let p := add(pMem, pF)
-
-                g1_set(p, add(pMem, pD))
-                g1_mulAccC(p, calldataload(pA), calldataload(add(pA, 32)), mload(add(pMem, pV1)))
-                g1_mulAccC(p, calldataload(pB), calldataload(add(pB, 32)), mload(add(pMem, pV2)))
-                g1_mulAccC(p, calldataload(pC), calldataload(add(pC, 32)), mload(add(pMem, pV3)))
-                g1_mulAccC(p, S1x, S1y, mload(add(pMem, pV4)))
-                g1_mulAccC(p, S2x, S2y, mload(add(pMem, pV5)))
-            }
-            
-            function calculateE(pMem) {
-                let s := mod(sub(q, mload(add(pMem, pEval_r0))), q)
-
-                s := addmod(s, mulmod(calldataload(pEval_a),  mload(add(pMem, pV1)), q), q)
-                s := addmod(s, mulmod(calldataload(pEval_b),  mload(add(pMem, pV2)), q), q)
-                s := addmod(s, mulmod(calldataload(pEval_c),  mload(add(pMem, pV3)), q), q)
-                s := addmod(s, mulmod(calldataload(pEval_s1), mload(add(pMem, pV4)), q), q)
-                s := addmod(s, mulmod(calldataload(pEval_s2), mload(add(pMem, pV5)), q), q)
-                s := addmod(s, mulmod(calldataload(pEval_zw), mload(add(pMem, pU)),  q), q)
-
-                g1_mulSetC(add(pMem, pE), G1x, G1y, s)
-            }
-            
-            function checkPairing(pMem) -> isOk {
-                let mIn := mload(0x40)
-                mstore(0x40, add(mIn, 576)) // [0..383] = pairing data, [384..447] = pWxi, [448..512] = pWxiw
-
-                let _pWxi := add(mIn, 384)
-                let _pWxiw := add(mIn, 448)
-                let _aux := add(mIn, 512)
-
-                g1_calldataSet(_pWxi, pWxi)
-                g1_calldataSet(_pWxiw, pWxiw)
-
-                // A1
-                g1_mulSet(mIn, _pWxiw, mload(add(pMem, pU)))
-                g1_acc(mIn, _pWxi)
-                mstore(add(mIn, 32), mod(sub(qf, mload(add(mIn, 32))), qf))
-
-                // [X]_2
-                mstore(add(mIn,64), X2x2)
-                mstore(add(mIn,96), X2x1)
-                mstore(add(mIn,128), X2y2)
-                mstore(add(mIn,160), X2y1)
-
-                // B1
-                g1_mulSet(add(mIn, 192), _pWxi, mload(add(pMem, pXi)))
-
-                let s := mulmod(mload(add(pMem, pU)), mload(add(pMem, pXi)), q)
-                s := mulmod(s, w1, q)
-                g1_mulSet(_aux, _pWxiw, s)
-                g1_acc(add(mIn, 192), _aux)
-                g1_acc(add(mIn, 192), add(pMem, pF))
-                mstore(add(pMem, add(pE, 32)), mod(sub(qf, mload(add(pMem, add(pE, 32)))), qf))
-                g1_acc(add(mIn, 192), add(pMem, pE))
-
-                // [1]_2
-                mstore(add(mIn,256), G2x2)
-                mstore(add(mIn,288), G2x1)
-                mstore(add(mIn,320), G2y2)
-                mstore(add(mIn,352), G2y1)
-                
-                let success := staticcall(sub(gas(), 2000), 8, mIn, 384, mIn, 0x20)
-                
-                isOk := and(success, mload(mIn))
-            }
-            
-            let pMem := mload(0x40)
-            mstore(0x40, add(pMem, lastMem))
-            
-            checkProofData()
-            calculateChallenges(pMem, _pubSignals)
-            calculateLagrange(pMem)
-            calculatePI(pMem, _pubSignals)
-            calculateR0(pMem)
-            calculateD(pMem)
-            calculateF(pMem)
-            calculateE(pMem)
-            let isValid := checkPairing(pMem)
-   
-            mstore(0x40, sub(pMem, lastMem))
-            mstore(0, isValid)
-            return(0,0x20)
-        }
-        
-    }
-}
+_SOURCE = """\
+// SPDX-License-Identifier: Apache-2.0
+// Written by `ispc zk export solidityverifier` for one PLONK key on bn254.
+pragma solidity >=0.8.0 <0.9.0;
+
+/// @title PLONK verifier for one circuit ({n} public inputs, domain 2^{log_domain})
+/// @notice verifyProof(proof, publicInputs) recomputes the Keccak Fiat-Shamir challenges, the linearisation
+/// and the batched KZG opening of the proof, and checks it with one two-pair pairing product:
+///     e(-(Wxi + u Wxiw), X_2) * e(xi Wxi + u xi w Wxiw + F - E, G2) = 1,
+/// with the bn254 precompiles (ecAdd 0x06, ecMul 0x07, ecPairing 0x08; modexp 0x05 for one inversion).
+/// It returns false, never reverts, on a bad proof.
+/// @dev proof = [A, B, C, Z, T1, T2, T3, Wxi, Wxiw (x, y each), a, b, c, s1, s2, zw (evaluations at xi, xi w)].
+contract PlonkVerifier {{
+    /// scalar field: public inputs and evaluations must be below it
+    uint256 internal constant R = {r};
+    /// base field: every coordinate must be below it
+    uint256 internal constant Q = {q};
+
+    uint256 internal constant N_PUBLIC = {n};
+    /// the evaluation domain: n = 2^LOG_DOMAIN points, generated by OMEGA
+    uint256 internal constant LOG_DOMAIN = {log_domain};
+    uint256 internal constant DOMAIN = {domain};
+    uint256 internal constant OMEGA = {omega};
+    /// coset shifts of the second and third wire columns
+    uint256 internal constant K1 = {k1};
+    uint256 internal constant K2 = {k2};
+
+{constants}
+
+    // indices into the challenge array
+    uint256 internal constant BETA = 0;
+    uint256 internal constant GAMMA = 1;
+    uint256 internal constant ALPHA = 2;
+    uint256 internal constant XI = 3;
+    uint256 internal constant V1 = 4; // v^1 .. v^5 at 4 .. 8
+    uint256 internal constant U = 9;
+    // indices into the array of values at xi
+    uint256 internal constant XI_N = 0; // xi^n
+    uint256 internal constant ZH = 1; // Z_H(xi) = xi^n - 1
+    uint256 internal constant L1 = 2; // first Lagrange polynomial at xi
+    uint256 internal constant PI = 3; // public-input polynomial at xi
+
+    /// @param proof the proof words as `ispc zk export calldata` prints them
+    /// @param publicInputs the public inputs, each below R
+    function verifyProof(uint256[24] calldata proof, uint256[{n}] calldata publicInputs) public view returns (bool) {{
+        if (!_wellFormed(proof, publicInputs)) return false;
+        uint256[10] memory ch = _challenges(proof, publicInputs);
+        (bool ok, uint256[4] memory ev) = _atXi(ch[XI], publicInputs);
+        if (!ok) return false;
+        uint256[18] memory s = _scalars(proof, ch, ev);
+
+        // the right-hand point: sum of s[i] times the i-th point of _scalars' list
+        uint256[2] memory acc; // (0, 0): the point at infinity
+{terms}
+        // the left-hand point, negated below: Wxi + u Wxiw
+        uint256[2] memory opening;
+        ok = ok && _add(opening, proof[14], proof[15]);
+        ok = ok && _addScaled(opening, proof[16], proof[17], ch[U]);
+        if (!ok) return false;
+
+        uint256[12] memory pairs = [
+            opening[0], (Q - opening[1]) % Q, X2_X1, X2_X0, X2_Y1, X2_Y0,
+            acc[0], acc[1], G2_X1, G2_X0, G2_Y1, G2_Y0
+        ];
+        return _pairingIsOne(pairs);
+    }}
+
+    /// inputs and evaluations below R, points with coordinates below Q and on y^2 = x^3 + 3 (or (0, 0))
+    function _wellFormed(uint256[24] calldata proof, uint256[{n}] calldata publicInputs) internal pure returns (bool) {{
+        for (uint256 i = 0; i < N_PUBLIC; i++) {{
+            if (publicInputs[i] >= R) return false;
+        }}
+        for (uint256 i = EVAL_A; i < 24; i++) {{
+            if (proof[i] >= R) return false;
+        }}
+        for (uint256 i = 0; i < EVAL_A; i += 2) {{
+            uint256 x = proof[i];
+            uint256 y = proof[i + 1];
+            if (x >= Q || y >= Q) return false;
+            if ((x | y) != 0 && mulmod(y, y, Q) != addmod(mulmod(mulmod(x, x, Q), x, Q), 3, Q)) return false;
+        }}
+        return true;
+    }}
+
+    /// beta, gamma, alpha, xi, v^1..v^5, u: keccak256 of the transcript, mod R, reset after each challenge
+    function _challenges(uint256[24] calldata proof, uint256[{n}] calldata publicInputs)
+        internal
+        pure
+        returns (uint256[10] memory ch)
+    {{
+        uint256 beta;
+        uint256 gamma;
+        uint256 alpha;
+        uint256 xi;
+        uint256 v;
+        uint256 u;
+        assembly {{
+            let t := mload(0x40) // scratch space past the free memory pointer
+            // beta = H(Qm, Ql, Qr, Qo, Qc, S1, S2, S3, public inputs, A, B, C)
+{key_stores}
+            let inputs := mul(N_PUBLIC, 0x20)
+            calldatacopy(add(t, 0x200), publicInputs, inputs)
+            calldatacopy(add(add(t, 0x200), inputs), proof, 0xc0)
+            beta := mod(keccak256(t, add(0x2c0, inputs)), R)
+            // gamma = H(beta)
+            mstore(t, beta)
+            gamma := mod(keccak256(t, 0x20), R)
+            // alpha = H(beta, gamma, Z)
+            mstore(add(t, 0x20), gamma)
+            calldatacopy(add(t, 0x40), add(proof, 0xc0), 0x40)
+            alpha := mod(keccak256(t, 0x80), R)
+            // xi = H(alpha, T1, T2, T3)
+            mstore(t, alpha)
+            calldatacopy(add(t, 0x20), add(proof, 0x100), 0xc0)
+            xi := mod(keccak256(t, 0xe0), R)
+            // v = H(xi, a, b, c, s1, s2, zw)
+            mstore(t, xi)
+            calldatacopy(add(t, 0x20), add(proof, 0x240), 0xc0)
+            v := mod(keccak256(t, 0xe0), R)
+            // u = H(Wxi, Wxiw)
+            calldatacopy(t, add(proof, 0x1c0), 0x80)
+            u := mod(keccak256(t, 0x80), R)
+        }}
+        ch[BETA] = beta;
+        ch[GAMMA] = gamma;
+        ch[ALPHA] = alpha;
+        ch[XI] = xi;
+        ch[V1] = v;
+        for (uint256 i = V1 + 1; i < V1 + 5; i++) {{
+            ch[i] = mulmod(ch[i - 1], v, R);
+        }}
+        ch[U] = u;
+    }}
+
+    /// xi^n, Z_H(xi), L_1(xi) and PI(xi) = -sum_i publicInputs[i] L_(i+1)(xi), where
+    /// L_(i+1)(xi) = w^i Z_H(xi) / (n (xi - w^i)); the N_PUBLIC denominators share one inversion.
+    /// Not ok if xi is a public row's point (a denominator is zero) or the modexp precompile fails.
+    function _atXi(uint256 xi, uint256[{n}] calldata publicInputs) internal view returns (bool ok, uint256[4] memory ev) {{
+        uint256 xin = xi;
+        for (uint256 i = 0; i < LOG_DOMAIN; i++) {{
+            xin = mulmod(xin, xin, R);
+        }}
+        uint256 zh = addmod(xin, R - 1, R);
+        uint256[N_PUBLIC] memory den; // n (xi - w^i), then its inverse
+        uint256[N_PUBLIC] memory upTo; // den[0] * ... * den[i]
+        uint256 w = 1;
+        uint256 prod = 1;
+        for (uint256 i = 0; i < N_PUBLIC; i++) {{
+            den[i] = mulmod(DOMAIN, addmod(xi, R - w, R), R);
+            prod = mulmod(prod, den[i], R);
+            upTo[i] = prod;
+            w = mulmod(w, OMEGA, R);
+        }}
+        if (prod == 0) return (false, ev);
+        uint256 inv;
+        (ok, inv) = _inverse(prod);
+        if (!ok) return (false, ev);
+        for (uint256 i = N_PUBLIC; i > 0; i--) {{
+            // inv = 1 / (den[0] * ... * den[i - 1])
+            uint256 d = den[i - 1];
+            den[i - 1] = i == 1 ? inv : mulmod(inv, upTo[i - 2], R);
+            inv = mulmod(inv, d, R);
+        }}
+        uint256 pi = 0;
+        w = 1;
+        for (uint256 i = 0; i < N_PUBLIC; i++) {{
+            uint256 li = mulmod(mulmod(w, zh, R), den[i], R);
+            if (i == 0) ev[L1] = li;
+            pi = addmod(pi, R - mulmod(publicInputs[i], li, R), R);
+            w = mulmod(w, OMEGA, R);
+        }}
+        ev[XI_N] = xin;
+        ev[ZH] = zh;
+        ev[PI] = pi;
+    }}
+
+    /// the scalars of the eighteen points summed into F - E + xi Wxi + u xi w Wxiw, in this order:
+    /// Qm, Ql, Qr, Qo, Qc, Z, S3, T1, T2, T3, A, B, C, S1, S2, G1, Wxi, Wxiw
+    function _scalars(uint256[24] calldata proof, uint256[10] memory ch, uint256[4] memory ev)
+        internal
+        pure
+        returns (uint256[18] memory s)
+    {{
+        uint256 perm = _knownPermutationFactors(proof, ch);
+        uint256 l1AlphaSq = mulmod(ev[L1], mulmod(ch[ALPHA], ch[ALPHA], R), R);
+        // gates: ab Qm + a Ql + b Qr + c Qo + Qc (Qc's 1 is implicit)
+        s[0] = mulmod(proof[EVAL_A], proof[EVAL_B], R);
+        s[1] = proof[EVAL_A];
+        s[2] = proof[EVAL_B];
+        s[3] = proof[EVAL_C];
+        // permutation: (alpha (a + beta xi + gamma)(b + beta k1 xi + gamma)(c + beta k2 xi + gamma) + L1 alpha^2 + u) Z
+        s[5] = addmod(addmod(_shiftedWireFactors(proof, ch), l1AlphaSq, R), ch[U], R);
+        //   - alpha beta zw (a + beta s1 + gamma)(b + beta s2 + gamma) S3
+        s[6] = (R - mulmod(perm, mulmod(mulmod(ch[ALPHA], ch[BETA], R), proof[EVAL_ZW], R), R)) % R;
+        // quotient: -Z_H(xi) (T1 + xi^n T2 + xi^2n T3)
+        s[7] = (R - ev[ZH]) % R;
+        s[8] = mulmod(s[7], ev[XI_N], R);
+        s[9] = mulmod(s[8], ev[XI_N], R);
+        // the openings batched with v: v A + v^2 B + v^3 C + v^4 S1 + v^5 S2
+        for (uint256 i = 0; i < 5; i++) {{
+            s[10 + i] = ch[V1 + i];
+        }}
+        // the claimed values, -E = -e G1
+        s[15] = (R - _batchedEvaluation(proof, ch, ev[PI], perm, l1AlphaSq)) % R;
+        // the opening proofs moved to the right-hand pairing: xi Wxi + u xi w Wxiw
+        s[16] = ch[XI];
+        s[17] = mulmod(mulmod(ch[U], ch[XI], R), OMEGA, R);
+    }}
+
+    /// (a + beta s1 + gamma)(b + beta s2 + gamma)
+    function _knownPermutationFactors(uint256[24] calldata proof, uint256[10] memory ch) internal pure returns (uint256) {{
+        uint256 beta = ch[BETA];
+        uint256 gamma = ch[GAMMA];
+        return mulmod(
+            addmod(addmod(proof[EVAL_A], mulmod(beta, proof[EVAL_S1], R), R), gamma, R),
+            addmod(addmod(proof[EVAL_B], mulmod(beta, proof[EVAL_S2], R), R), gamma, R),
+            R
+        );
+    }}
+
+    /// alpha (a + beta xi + gamma)(b + beta k1 xi + gamma)(c + beta k2 xi + gamma)
+    function _shiftedWireFactors(uint256[24] calldata proof, uint256[10] memory ch) internal pure returns (uint256) {{
+        uint256 bxi = mulmod(ch[BETA], ch[XI], R);
+        uint256 gamma = ch[GAMMA];
+        return mulmod(
+            mulmod(addmod(addmod(proof[EVAL_A], bxi, R), gamma, R), addmod(addmod(proof[EVAL_B], mulmod(bxi, K1, R), R), gamma, R), R),
+            mulmod(addmod(addmod(proof[EVAL_C], mulmod(bxi, K2, R), R), gamma, R), ch[ALPHA], R),
+            R
+        );
+    }}
+
+    /// e = -r0 + v a + v^2 b + v^3 c + v^4 s1 + v^5 s2 + u zw, where
+    /// r0 = PI(xi) - L1(xi) alpha^2 - alpha zw (c + gamma)(a + beta s1 + gamma)(b + beta s2 + gamma)
+    function _batchedEvaluation(
+        uint256[24] calldata proof,
+        uint256[10] memory ch,
+        uint256 pi,
+        uint256 perm,
+        uint256 l1AlphaSq
+    ) internal pure returns (uint256 e) {{
+        uint256 last = mulmod(mulmod(perm, addmod(proof[EVAL_C], ch[GAMMA], R), R), mulmod(proof[EVAL_ZW], ch[ALPHA], R), R);
+        uint256 r0 = addmod(addmod(pi, R - l1AlphaSq, R), R - last, R);
+        e = addmod(R - r0, mulmod(ch[U], proof[EVAL_ZW], R), R);
+        for (uint256 i = 0; i < 5; i++) {{
+            e = addmod(e, mulmod(ch[V1 + i], proof[EVAL_A + i], R), R);
+        }}
+    }}
+
+    /// 1 / x mod R as x^(R - 2) (modexp precompile 0x05); x is not zero
+    function _inverse(uint256 x) internal view returns (bool ok, uint256 inv) {{
+        uint256[6] memory buf = [uint256(0x20), 0x20, 0x20, x, R - 2, R];
+        assembly {{
+            ok := staticcall(gas(), 0x05, buf, 0xc0, buf, 0x20)
+            inv := mload(buf)
+        }}
+    }}
+
+    /// acc := acc + (x, y); false if the precompile refuses (a point off the curve)
+    function _add(uint256[2] memory acc, uint256 x, uint256 y) internal view returns (bool ok) {{
+        uint256[4] memory buf = [acc[0], acc[1], x, y];
+        assembly {{
+            ok := staticcall(gas(), 0x06, buf, 0x80, acc, 0x40)
+        }}
+    }}
+
+    /// acc := acc + k * (x, y); false if a precompile refuses
+    function _addScaled(uint256[2] memory acc, uint256 x, uint256 y, uint256 k) internal view returns (bool ok) {{
+        uint256[4] memory buf;
+        buf[0] = x;
+        buf[1] = y;
+        buf[2] = k;
+        assembly {{
+            ok := staticcall(gas(), 0x07, buf, 0x60, buf, 0x40)
+            mstore(add(buf, 0x40), mload(acc))
+            mstore(add(buf, 0x60), mload(add(acc, 0x20)))
+            ok := and(ok, staticcall(gas(), 0x06, buf, 0x80, acc, 0x40))
+        }}
+    }}
+
+    /// true iff the product of the two pairings is one (false too if the precompile refuses the points)
+    function _pairingIsOne(uint256[12] memory pairs) internal view returns (bool) {{
+        uint256[1] memory out;
+        bool ok;
+        assembly {{
+            ok := staticcall(gas(), 0x08, pairs, 0x180, out, 0x20)
+        }}
+        return ok && out[0] == 1;
+    }}
+}}
 """
