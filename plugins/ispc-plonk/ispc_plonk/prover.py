@@ -135,7 +135,13 @@ class PlonkRun:
             g = int(bad[0])
             src = pk.gate_source[g] if g < len(pk.gate_source) else -1
             label = pk.constraint_labels[src] if 0 <= src < len(pk.constraint_labels) else None
-            where = f"R1CS constraint {src}" + (f" ({label})" if label else "") if src >= 0 else "a public-input gate"
+            if src >= 0:
+                where = f"R1CS constraint {src}" + (f" ({label})" if label else "")
+            elif g < pk.n_public:
+                where = f"the public-input gate of public input {g + 1}"
+            else:  # a key read from a .zkey file does not record which R1CS constraint made each gate
+                where = (f"constraint gate {g - pk.n_public} (after the {pk.n_public} public-input gates; "
+                         "this key does not record its R1CS constraint)")
             raise ConstraintUnsatisfied(f"the witness does not satisfy PLONK gate {g}, from {where}", index=src, label=label)
 
     # round 2 ---------------------------------------------------------------
