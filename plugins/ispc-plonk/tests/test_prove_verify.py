@@ -222,3 +222,21 @@ def test_vk_g2_outside_subgroup_rejected(keys):
     with pytest.raises(InvalidPoint) as exc:
         plonk_vk_from_json(bad)
     assert exc.value.check == "subgroup"
+
+
+@pytest.mark.parametrize("curve", CURVES)
+def test_a_key_without_gate_sources_labels_the_failing_gate_by_position(curve, keys):
+    """A key read from a .zkey does not know which R1CS constraint made each gate: the message says where the
+    gate is, after the public-input gates, instead of calling every gate a public-input gate."""
+    import copy
+
+    r1cs, wit, pk = keys[curve]
+    bare = copy.copy(pk)
+    bare.gate_source, bare.constraint_labels = [], []
+    bad = list(wit)
+    bad[-1] = (bad[-1] + 1) % SPECS[curve].r
+    with pytest.raises(ConstraintUnsatisfied) as exc:
+        prove(bare, bad)
+    message = str(exc.value)
+    assert "public-input gate" not in message.split("(after")[0]
+    assert f"after the {pk.n_public} public-input gates" in message
