@@ -18,6 +18,9 @@ the circuit is derived from exactly those bytes), so:
 * a multiply-accumulate with a weight, a bias, Add, Sub, a multiplication by a
   constant, and every shape operation (Reshape, Flatten, Transpose, Squeeze,
   Unsqueeze, Concat, Identity) are linear combinations: **no constraint**;
+* Conv, AveragePool, GlobalAveragePool and BatchNormalization (constant
+  statistics) are linear too (:mod:`ispc_zkml.spatial`); MaxPool is ``b + 2``
+  constraints per pairwise maximum;
 * a product of two activations is one constraint;
 * a value whose scale grew past ``2^s`` (after a product) is rescaled by
   :func:`ispc_core.zk.fixedpoint.rescale` — quotient *and* remainder
@@ -58,6 +61,7 @@ from ispc_core.zk.fixedpoint import bits_for, clip, from_field, relu, rescale, r
 from ispc_core.zk.r1cs import LC, R1CS, CircuitBuilder
 
 from .errors import InputError, ModelError, ScaleOverflow, UnsupportedOperator
+from .spatial import SPATIAL, lower_spatial
 
 CIRCUIT_NAME = "onnx_inference"
 VERSION = "v1"
@@ -66,7 +70,7 @@ FAMILY = f"{CIRCUIT_NAME}.{VERSION}"
 SUPPORTED = (
     "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Clip",
     "Flatten", "Reshape", "Identity", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Shape",
-)  # fmt: skip
+) + SPATIAL  # fmt: skip
 #: largest default scale, and the widest quotient range check the default scale allows
 MAX_SCALE = 16
 QUOTIENT_BITS = 32
@@ -587,6 +591,8 @@ def _lower(L: _Lowering, node, name: str, args: list) -> list:
                 else:
                     hi = float(np.asarray(args[i]).reshape(()))
         return [L.clip(x, lo, hi, name)]
+    if op in SPATIAL:
+        return lower_spatial(L, node, name, args, at, _Value, _obj, _quant)
     raise UnsupportedOperator(name, op)
 
 

@@ -26,6 +26,8 @@ def make_model(nodes, inputs: Mapping[str, list], outputs: Mapping[str, list | N
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
+    if any(s is None for s in outputs.values()):  # output shapes from onnx's shape inference
+        model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
     onnx.checker.check_model(model, full_check=True)
     return model.SerializeToString()
 

@@ -47,6 +47,20 @@ CASES = {
     "Concat": ([n("Concat", ["x", "c"], ["y"], axis=0)], {"x": [2, 3]}, {"y": [4, 3]}, {"c": C6}, {"x": X23}),
     "Shape-Reshape": ([n("Shape", ["x"], ["s"]), n("Reshape", ["m", "s"], ["y"]), ], {"x": [2, 3], "m": [3, 2]}, {"y": [2, 3]}, {}, {"x": X23, "m": Y32}),
 }
+IMG = RNG.uniform(-1, 1, (1, 2, 4, 4)).astype(np.float32)
+IMG3 = IMG[:, :, :3, :3].copy()
+K = (RNG.standard_normal((4, 1, 3, 3)) * 0.4).astype(np.float32)  # 4 filters, 2 groups of 1 channel
+KB = (RNG.standard_normal(4) * 0.1).astype(np.float32)
+BN = [RNG.uniform(0.5, 1.5, 2).astype(np.float32), (RNG.standard_normal(2) * 0.1).astype(np.float32), (RNG.standard_normal(2) * 0.1).astype(np.float32), RNG.uniform(0.5, 2, 2).astype(np.float32)]
+CASES.update({
+    "Conv": ([n("Conv", ["x", "K", "KB"], ["y"], kernel_shape=[3, 3], pads=[1, 0, 1, 2], strides=[2, 1], dilations=[1, 2], group=2)], {"x": [1, 2, 4, 4]}, {"y": None}, {"K": K, "KB": KB}, {"x": IMG}),
+    "Conv-same": ([n("Conv", ["x", "K2"], ["y"], kernel_shape=[2, 2], auto_pad="SAME_UPPER")], {"x": [1, 2, 3, 3]}, {"y": None}, {"K2": K[:, :, :2, :2].repeat(2, axis=1)[:2]}, {"x": IMG3}),
+    "MaxPool": ([n("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1])], {"x": [1, 2, 3, 3]}, {"y": None}, {}, {"x": IMG[:, :, :3, :3].copy()}),
+    "AveragePool": ([n("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])], {"x": [1, 2, 4, 4]}, {"y": None}, {}, {"x": IMG}),
+    "AveragePool-include-pad": ([n("AveragePool", ["x"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1)], {"x": [1, 2, 3, 3]}, {"y": None}, {}, {"x": IMG3}),
+    "GlobalAveragePool": ([n("GlobalAveragePool", ["x"], ["y"])], {"x": [1, 2, 3, 3]}, {"y": None}, {}, {"x": IMG3}),
+    "BatchNormalization": ([n("BatchNormalization", ["x", "g", "b", "m", "v"], ["y"], epsilon=1e-3)], {"x": [1, 2, 3, 3]}, {"y": None}, dict(zip("gbmv", BN)), {"x": IMG3}),
+})
 SCALE = 8
 
 
@@ -65,7 +79,7 @@ def test_outputs_match_onnxruntime_within_the_error_bound(case):
     want = ort_run(model, feeds)
     for k, ref in want.items():
         g = np.asarray(got[k], dtype=np.float64)
-        assert g.shape == ref.shape
+        assert g.shape == ref.shape, (g.shape, ref.shape)
         slack = 1e-6 * (1 + np.abs(ref))  # float32 rounding of the reference
         assert np.all(np.abs(g - ref) <= cm.error_bound[k] + slack), (name, g, ref, cm.error_bound[k])
 
