@@ -1,4 +1,4 @@
-"""The ledger and the mempool: ``ispc mempool list``, ``ispc balance ADDRESS``, ``ispc mine``."""
+"""The ledger and the mempool: ``ispc mempool list``, ``ispc balance ADDRESS``, ``ispc mine``, ``ispc chain spec``."""
 
 from __future__ import annotations
 
@@ -53,8 +53,45 @@ def mine(ctx, as_json: bool) -> None:
         emit(data, as_json, f"block {block.height} {data['hash']} with {block.tx_count} transactions")
 
 
+@click.group()
+def chain() -> None:
+    """The chain this node is on."""
+
+
+def chain_spec_toml(overrides: dict) -> str:
+    """The TOML another node's ``ispc init --chain FILE`` reads: ``chain_overrides()`` as sections."""
+    import tomli_w
+
+    doc: dict = {}
+    for key, value in overrides.items():
+        if key == "genesis":
+            doc["genesis"] = dict(value)
+            continue
+        section, _, name = key.partition(".")
+        doc.setdefault(section, {})[name] = value
+    return "# the chain's identity and rules: `ispc init --chain THIS_FILE` puts another node on it\n" + tomli_w.dumps(doc)
+
+
+@chain.command("spec")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), help="file to write (default: print it)")
+@click.pass_context
+def chain_spec(ctx, output) -> None:
+    """Print (or write) what another node needs to join this chain: chain id, block clock, genesis by
+    address, rules. On the other node: `ispc init --chain FILE` (and share the key store for Groth16)."""
+    from pathlib import Path
+
+    with open_node(ctx) as m:
+        text = chain_spec_toml(m.chain_overrides())
+    if output:
+        Path(output).write_text(text, "utf-8")
+        click.echo(f"wrote the chain spec to {output}")
+    else:
+        click.echo(text, nl=False)
+
+
 def register(main: click.Group) -> None:
-    """Attach ``mempool``, ``balance`` and ``mine`` to the main command group."""
+    """Attach ``mempool``, ``balance``, ``mine`` and ``chain`` to the main command group."""
+    main.add_command(chain)
     main.add_command(mempool)
     main.add_command(balance)
     main.add_command(mine)

@@ -9,10 +9,35 @@ import click
 from ispc_core.cli.common import open_node
 
 
+def _toml_with_chain(spec_path: str) -> str:
+    """The default ``ispc.toml`` with the sections of a chain spec (``ispc chain spec``) laid over it."""
+    import tomllib
+
+    import tomli_w
+
+    from ispc_core.config import default_toml
+    from ispc_core.errors import ConfigError
+
+    try:
+        spec = tomllib.loads(open(spec_path, encoding="utf-8").read())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{spec_path}: not valid TOML: {exc}") from None
+    doc = tomllib.loads(default_toml())
+    for section, values in spec.items():
+        if not isinstance(values, dict):
+            raise ConfigError(f"{spec_path}: [{section}] must be a table")
+        if section == "genesis":
+            doc["genesis"] = dict(values)  # by address: the other node's key names mean nothing here
+        else:
+            doc.setdefault(section, {}).update(values)
+    return "# ispc node configuration (see docs/configuration.md); chain from " + spec_path + "\n" + tomli_w.dumps(doc)
+
+
 @click.command()
 @click.option("--force", is_flag=True, help="start a new chain even over an existing one (moved aside) and rewrite ispc.toml")
+@click.option("--chain", "chain_spec", type=click.Path(dir_okay=False, exists=True), help="join the chain described by this file (from `ispc chain spec`) instead of starting a new one")
 @click.pass_context
-def init(ctx: click.Context, force: bool) -> None:
+def init(ctx: click.Context, force: bool, chain_spec: str | None) -> None:
     """Create the node home: ispc.toml, keys, genesis ledger (the only command that creates a chain)."""
     from ispc_core.config import CONFIG_FILE, default_toml, resolve_home
     from ispc_core.node.files import prepare_init
@@ -23,7 +48,14 @@ def init(ctx: click.Context, force: bool) -> None:
         click.echo(f"moved the old databases to {moved}")
     home.mkdir(parents=True, exist_ok=True)
     path = home / CONFIG_FILE
-    if path.exists() and not force:
+    if chain_spec:
+        text = _toml_with_chain(chain_spec)
+        if path.exists() and not force and path.read_text("utf-8") != text:
+            from ispc_core.errors import ConfigError
+
+            raise ConfigError(f"{CONFIG_FILE} already exists in the node home; pass --force to replace it with the chain spec")
+        path.write_text(text, "utf-8")
+    elif path.exists() and not force:
         click.echo(f"{CONFIG_FILE} already exists in the node home; keeping it")
     else:
         path.write_text(default_toml(), "utf-8")
