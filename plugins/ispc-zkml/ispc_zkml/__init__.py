@@ -28,6 +28,7 @@ from .compiler import (
     choose_scale,
     circuit_id,
     compile_model,
+    compile_params,
     load_model,
 )
 from .errors import InputError, ModelError, ScaleOverflow, UnsupportedOperator, ZkmlError
@@ -43,6 +44,7 @@ __all__ = [
     "choose_scale",
     "circuit_id",
     "compile_model",
+    "compile_params",
     "load_model",
     "InputError",
     "ModelError",

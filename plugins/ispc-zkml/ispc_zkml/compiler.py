@@ -37,13 +37,15 @@ It says nothing about how close that is to the float model: the compiler's
 worst-case error bound (:attr:`CompiledModel.error_bound`) says that.
 
 Entry point: :func:`compile_model`. The circuit id is
-``onnx_inference.v1/<model sha256 hex>/s<scale>``; stage 2 adds the
-visibility to it and registers the circuit with the node.
+``onnx_inference.v1/<model sha256 hex>/s<scale>-<digest of the input ranges
+and shapes>`` (:func:`circuit_id`); stage 2 adds the visibility to it and
+registers the circuit with the node.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import threading
 from dataclasses import dataclass, field
@@ -89,12 +91,30 @@ __all__ = [
     "choose_scale",
     "load_model",
     "circuit_id",
+    "compile_params",
 ]
 
 
-def circuit_id(model_id: bytes, scale: int) -> str:
-    """``onnx_inference.v1/<sha256 hex>/s<scale>``: the id keys and proofs carry."""
-    return f"{FAMILY}/{model_id.hex()}/s{scale}"
+def compile_params(scale: int, bounds: Mapping[str, float], specs: Mapping[str, Sequence[int]]) -> dict:
+    """Everything besides the model bytes that the constraint system depends on (canonical, JSON-ready)."""
+    return {
+        "scale": scale,
+        "input_range": {k: float(v).hex() for k, v in sorted(bounds.items())},
+        "input_shapes": {k: list(map(int, v)) for k, v in sorted(specs.items())},
+    }
+
+
+def circuit_id(model_id: bytes, scale: int, params: Mapping | None = None) -> str:
+    """``onnx_inference.v1/<model sha256 hex>/s<scale>-<params digest>``: the id keys and proofs carry.
+
+    The digest (12 hex digits of the sha256 of :func:`compile_params` as canonical
+    JSON) tells apart circuits of one model at one scale compiled for other input
+    ranges or shapes — each has its own constraint system, hence its own keys.
+    """
+    tail = ""
+    if params is not None:
+        tail = "-" + hashlib.sha256(json.dumps(params, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:12]
+    return f"{FAMILY}/{model_id.hex()}/s{scale}{tail}"
 
 
 # ---------------------------------------------------------------------------------------
@@ -634,6 +654,8 @@ class CompiledModel:
     inputs: dict[str, tuple[int, ...]]
     outputs: dict[str, tuple[int, ...]]
     input_bounds: dict[str, float]
+    #: what besides the model bytes fixes the circuit (:func:`compile_params`); its digest is in the circuit id
+    params: dict
     error_bound: dict[str, np.ndarray] = field(repr=False)
     output_bounds: dict[str, float]
     layers: list[LayerReport]
@@ -811,6 +833,7 @@ def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, b
     cb = _Builder(get_field(curve))
     L = _Lowering(cb, scale)
     model_id = hashlib.sha256(data).digest()
+    params = compile_params(scale, bounds, specs)
     env: dict[str, Any] = {}
     for t in graph.initializer:
         env[t.name] = numpy_helper.to_array(t)
@@ -895,7 +918,8 @@ def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, b
     r1cs = cb.compile()
     return CompiledModel(
         model_id=model_id,
-        circuit_id=circuit_id(model_id, scale),
+        circuit_id=circuit_id(model_id, scale, params),
+        params=params,
         scale=scale,
         curve=curve,
         r1cs=r1cs,
