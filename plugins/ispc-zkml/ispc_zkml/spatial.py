@@ -30,7 +30,7 @@ __all__ = ["lower_spatial", "SPATIAL"]
 SPATIAL = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization")
 
 
-def _geometry(name, in_hw, kernel, at, ceil_mode=0):
+def _geometry(name, in_hw, kernel, at):
     """Output size and the begin pads of each spatial axis."""
     nd = len(in_hw)
     strides = list(at.get("strides", [1] * nd))
@@ -57,7 +57,7 @@ def _geometry(name, in_hw, kernel, at, ceil_mode=0):
         num = in_hw[i] + pb + pe - span
         if num < 0:
             raise ModelError(f"node {name!r}: the kernel is larger than the padded input", node=name)
-        o = (-(-num // strides[i]) if ceil_mode else num // strides[i]) + 1
+        o = num // strides[i] + 1
         out.append(o)
         begin.append(pb)
     return out, begin, strides, dil
@@ -99,6 +99,8 @@ def lower_spatial(L, node, name: str, args: list, at: dict, Value, obj, quant) -
         op = "AveragePool"
     if op == "Conv":
         return [_conv(L, name, x, args, at, Value, obj, quant)]
+    if at.get("ceil_mode", 0):
+        raise UnsupportedOperator(name, op, "ceil_mode 1")
     kernel = list(at["kernel_shape"])
     if op == "MaxPool":
         if len(node.output) > 1 and node.output[1]:
@@ -164,7 +166,7 @@ def _maxpool(L, name, x, kernel, at, Value, obj):
     N, C, H, W = x.shape
     if at.get("storage_order", 0):
         raise UnsupportedOperator(name, "MaxPool", "storage_order 1")
-    (oH, oW), begin, strides, dil = _geometry(name, (H, W), kernel, at, at.get("ceil_mode", 0))
+    (oH, oW), begin, strides, dil = _geometry(name, (H, W), kernel, at)
     shape = (N, C, oH, oW)
     lc, bound, hard, err = obj(shape), obj(shape), obj(shape), np.zeros(shape)
     cb = L.cb
@@ -191,7 +193,7 @@ def _maxpool(L, name, x, kernel, at, Value, obj):
 def _avgpool(L, name, x, kernel, at, Value, obj, quant):
     x = L.ensure(x, name)
     N, C, H, W = x.shape
-    (oH, oW), begin, strides, dil = _geometry(name, (H, W), kernel, at, at.get("ceil_mode", 0))
+    (oH, oW), begin, strides, dil = _geometry(name, (H, W), kernel, at)
     include = bool(at.get("count_include_pad", 0))
     s = L.s
     rmax = x.realmax()
