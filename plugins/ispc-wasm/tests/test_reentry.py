@@ -294,3 +294,22 @@ def test_compile_limits_apply_to_modules_already_in_the_disk_cache(tmp_path, hos
         assert strict.stats["disk_hits"] == 0
     finally:
         strict.close()
+
+
+# --------------------------------------------------------------------------- through the coordinator
+
+
+def test_out_of_fuel_in_ispc_alloc_through_the_coordinator_writes_nothing(tmp_path):
+    """The issue's case: the call must not complete and be submitted with fuel_used under the limit."""
+    from ispc_core.context import CallRequest
+    from ispc_core.coordinator import Manager
+
+    code = module(BURN)
+    with Manager.open(tmp_path / "node", overrides={"proof.mode": "off", "chain.accept_unproven": True,
+                                                     "limits.fuel": 5 * SPINS}) as m:
+        rid = m.deploy(code, kind="wasm").resource_id
+        before = (m.node.ledger.snapshot(), [tx for tx, _ in m.node.mempool.list()])
+        with pytest.raises(errors.OutOfFuel, match=r"in ispc_alloc\(20\) called by the host for env.caller") as info:
+            m.call(CallRequest(resource_id=rid, function="f", caller="alice"))
+        assert info.value.used == info.value.allowed == 5 * SPINS
+        assert (m.node.ledger.snapshot(), [tx for tx, _ in m.node.mempool.list()]) == before
