@@ -39,7 +39,7 @@ GRACE_S = 0.5
 
 #: What a signal death most likely means, for the error message.
 SIGNAL_CAUSES = {
-    signal.SIGFPE: "an arithmetic fault in an operator kernel (integer division of the minimum value by -1)",
+    signal.SIGFPE: "an arithmetic fault in an operator kernel (such as integer division of the minimum value by -1)",
     signal.SIGSEGV: "an invalid memory access inside onnxruntime",
     signal.SIGBUS: "an invalid memory access inside onnxruntime",
     signal.SIGILL: "an illegal instruction inside onnxruntime",
