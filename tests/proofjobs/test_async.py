@@ -169,6 +169,9 @@ def test_resuming_after_submission_never_submits_twice(tmp_path):
         again = m.proof_jobs.wait(job.job_id, timeout=10)
         assert again.state == "done" and again.tx_id == job.tx_id
         assert [tid for tid, _ in m.node.mempool.list()] == [job.tx_id]
+        deadline = time.monotonic() + 10  # the hook fires right after the job is marked done, on the runner's thread
+        while not listener.events and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert listener.events and listener.events[-1][2] is None
 
 
