@@ -12,7 +12,7 @@ from onnx import numpy_helper
 
 from ispc_core.zk.errors import ConstraintUnsatisfied, FormatError
 from ispc_core.zk.fixedpoint import bits_for
-from ispc_zkml import compile_model, load_model
+from ispc_zkml import InputError, compile_model, load_model
 from ispc_zkml.testing import ort_run, unique_witness_violations
 
 CURVE = "bn254"
@@ -158,3 +158,25 @@ def test_a_proof_for_model_a_does_not_verify_as_model_b(cm, model_b, mlp_input, 
     )
     # and B's proof does not pass as A's
     assert not prover.verify(attrs.evolve(art_b, verification_key_hash=art.verification_key_hash, circuit_id=cm.circuit_id))
+
+
+def test_inputs_range_checked_by_the_verifier_instead(cm, mlp_bytes, mlp_input, proven):
+    """input_check="verifier": no input constraints; public_inputs() is the range check, and refuses."""
+    prover = proven[0]
+    cv = compile_model(mlp_bytes, input_check="verifier")
+    assert cv.circuit_id != cm.circuit_id and cv.params["input_check"] == "verifier"
+    assert cv.layers[0].constraints == 0
+    assert cv.constraint_count == cm.constraint_count - 16 * (bits_for(1 << 16) + 1)
+    inst = cv.instance({"x": mlp_input})
+    assert np.array_equal(inst.outputs["y"], cm.instance({"x": mlp_input}).outputs["y"])
+    art = prover.prove(inst, CURVE)
+    assert prover.verify(art)
+    xq = cv.quantize_inputs({"x": mlp_input})
+    assert cv.public_inputs(xq, inst.outputs) == art.public_inputs
+    xq["x"][0, 3] = (1 << 16) + 1  # just outside [-1, 1]
+    with pytest.raises(InputError, match=r"input 'x'\[0, 3\] = 65537 / 2\^16 is outside the declared range"):
+        cv.public_inputs(xq, inst.outputs)
+    with pytest.raises(InputError, match="expected integers of shape"):
+        cv.public_inputs({"x": np.zeros((2, 16), np.int64)}, inst.outputs)
+    with pytest.raises(InputError, match="input_check must be one of"):
+        compile_model(mlp_bytes, input_check="nobody")
