@@ -39,6 +39,14 @@ class CallCommand(click.Command):
         return rest
 
 
+def proves_computation(m, circuit_id: str) -> bool:
+    """Whether the circuit family ``circuit_id`` belongs to proves the program's computation."""
+    for _, spec in m.plugins.named("ispc_circuits").values():
+        if spec.member(circuit_id):
+            return bool(spec.proves_computation)
+    return False
+
+
 def parse_call_arg(text: str) -> Any:
     """A CLI argument: a decimal or negative integer, ``0x``-prefixed hex bytes, or ``str:TEXT``."""
     if text.startswith("0x"):
@@ -136,7 +144,10 @@ def call(ctx, resource, function, args, caller, data_hex, input_file, nonce, as_
             "proof": None if res.proof is None else {
                 "scheme": res.proof.proving_scheme,
                 "curve": res.proof.curve,
-                "circuit": f"{res.proof.circuit_id}/{res.proof.circuit_version}",
+                "circuit": res.proof.circuit_id,
+                "circuit_version": res.proof.circuit_version,
+                "proves_computation": proves_computation(m, res.proof.circuit_id),
+                "constraint_count": res.proof.constraint_count,
                 "verification_key_hash": hexstr(res.proof.verification_key_hash),
                 "generation_time_ms": res.proof.generation_time_ms,
             },
@@ -147,7 +158,8 @@ def call(ctx, resource, function, args, caller, data_hex, input_file, nonce, as_
         if res.events:
             text += "\n" + "\n".join(f"event {one_line(t)} {d.hex()}" for t, d in res.events)
         if res.proof is not None:
-            text += f"\nproof {res.proof.proving_scheme}/{res.proof.curve}"
+            meaning = "computation proven" if payload["proof"]["proves_computation"] else "binding-only"
+            text += f"\nproof {res.proof.proving_scheme}/{res.proof.curve} {res.proof.circuit_id} ({meaning})"
         elif res.proof_job_id:
             text += f"\nproof pending: job {res.proof_job_id} (`ispc proofs wait {res.proof_job_id}`)"
         else:
