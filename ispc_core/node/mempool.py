@@ -27,8 +27,6 @@ from ispc_core.node.ledger import REASON_DOUBLE_SPEND, REASON_DUPLICATE, Ledger,
 from ispc_core.node.sqlite import ensure_schema, open_database
 from ispc_core.proto import transaction_pb2 as pb
 
-REASON_PROOF_INVALID = "proof invalid"
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending(
     seq INTEGER PRIMARY KEY AUTOINCREMENT, tx_id BLOB NOT NULL UNIQUE, raw BLOB NOT NULL);
