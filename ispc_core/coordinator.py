@@ -552,6 +552,21 @@ def resolve_genesis(config: Config, keys) -> dict[bytes, int]:
     return out
 
 
+@attrs.frozen
+class Admission:
+    """What :meth:`Manager.submit_transactions` did with one transaction: admitted (``error is None``)
+    or refused (``error``: the ``TransactionRejected`` naming the failed check, or a ``RequestError``
+    for bytes that do not decode — then ``tx_id`` is empty)."""
+
+    tx_id: bytes
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True if the transaction was admitted to the mempool."""
+        return self.error is None
+
+
 class Manager:
     """The public API of an ispc node: deploy, call, inspect, mine.
 
@@ -568,6 +583,8 @@ class Manager:
         self.core = CoordinatorCore(config, node, plugins)
         self.metrics: dict[str, list[int]] = {}
         self._open_args: dict[str, Any] = {}
+        #: the node's :class:`~ispc_core.verification.Verifier` (set by :meth:`open`)
+        self.verifier = None
 
     @classmethod
     def open(
@@ -614,7 +631,8 @@ class Manager:
         manager = cls(config, node, pm)
         from ispc_core.verification import Verifier
 
-        node.verifier = Verifier(manager).admit  # every transaction is verified before the mempool's write lock
+        manager.verifier = Verifier(manager)
+        node.verifier = manager.verifier.admit  # every transaction is verified before the mempool's write lock
         manager._open_args = {"plugins": tuple(plugins), "overrides": dict(overrides or {}), "load_entry_points": load_entry_points}
         from ispc_core.proofjobs.store import ProofJobStore
 
@@ -707,6 +725,53 @@ class Manager:
             "genesis": genesis,
         }
 
+    def submit_transactions(self, txs: Sequence[pb.Transaction | bytes]) -> list["Admission"]:
+        """Hand this node many transactions (e.g. a block's worth) at once: their proofs are verified
+        first with one batch per (scheme, key) (Groth16: one multi-pairing of k + 3 pairs per key,
+        bisected down to any bad proof), then each is admitted **in order** exactly as
+        :meth:`submit_transaction` admits it (every other check runs per transaction against the
+        mempool as it is at its turn, so a call may follow the deploy it names in the same list).
+
+        Returns one :class:`Admission` per transaction, in order: ``tx_id`` and ``error`` (None if
+        admitted, else the ``TransactionRejected`` / ``RequestError`` that refused it). A refusal never
+        stops the others.
+        """
+        from ispc_core.verification import Verifier
+
+        decoded: list[pb.Transaction | Exception] = []
+        for tx in txs:
+            try:
+                decoded.append(self._as_transaction(tx))
+            except IspcError as exc:
+                decoded.append(exc)
+        verifier = self.verifier if self.verifier is not None else Verifier(self)
+        verified = verifier.batch_verified([t for t in decoded if isinstance(t, pb.Transaction)])
+        out: list[Admission] = []
+        for tx in decoded:
+            if isinstance(tx, Exception):
+                out.append(Admission(b"", tx))
+                continue
+            try:
+                out.append(Admission(self._submit(tx, verified)))
+            except IspcError as exc:
+                out.append(Admission(txcodec.tx_id(tx), exc))
+        return out
+
+    @staticmethod
+    def _as_transaction(tx) -> pb.Transaction:
+        if isinstance(tx, (bytes, bytearray, memoryview)):
+            tx = txcodec.decode(bytes(tx))
+        if not isinstance(tx, pb.Transaction):
+            raise RequestError(f"a Transaction or its bytes is expected, got {type(tx).__name__}")
+        return tx
+
+    def _submit(self, tx: pb.Transaction, verified=None) -> bytes:
+        tx_id = self.node.submit(tx, verified=verified)
+        for out in tx.outputs:
+            if out.WhichOneof("content") == "resource" and not self.node.store.has(out.resource.resource_id):
+                self.node.store.put(bytes(out.resource.code), out.resource.kind, {})
+        return tx_id
+
     def submit_transaction(self, tx: pb.Transaction | bytes) -> bytes:
         """Hand this node a transaction made elsewhere (or its serialized bytes): verified exactly as the
         mempool verifies (signatures, journal, pinned proof, ledger rules), then admitted; returns its id.
@@ -716,15 +781,7 @@ class Manager:
         A deploy transaction brings the resource's bytes, which this node stores, so it can
         run and check calls of that resource too.
         """
-        if isinstance(tx, (bytes, bytearray, memoryview)):
-            tx = txcodec.decode(bytes(tx))
-        if not isinstance(tx, pb.Transaction):
-            raise RequestError(f"a Transaction or its bytes is expected, got {type(tx).__name__}")
-        tx_id = self.node.submit(tx)
-        for out in tx.outputs:
-            if out.WhichOneof("content") == "resource" and not self.node.store.has(out.resource.resource_id):
-                self.node.store.put(bytes(out.resource.code), out.resource.kind, {})
-        return tx_id
+        return self._submit(self._as_transaction(tx))
 
     def address(self, who: str) -> bytes:
         """An address from a key name or 40 hex characters."""

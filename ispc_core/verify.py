@@ -6,6 +6,13 @@ check); this module re-exports what callers used.
 
 from __future__ import annotations
 
-from ispc_core.verification import Check, VerificationReport, Verifier, artifact_from_zk, verify_transaction
+from ispc_core.verification import (
+    Check,
+    VerificationReport,
+    Verifier,
+    artifact_from_zk,
+    verify_transaction,
+    verify_transactions,
+)
 
-__all__ = ["Check", "VerificationReport", "Verifier", "artifact_from_zk", "verify_transaction"]
+__all__ = ["Check", "VerificationReport", "Verifier", "artifact_from_zk", "verify_transaction", "verify_transactions"]

@@ -116,16 +116,21 @@ class Node:
         spent = self.mempool.spent_outpoints()
         return [u for u in self.ledger.utxos_of(address) if u.key not in spent]
 
-    def submit(self, tx: pb.Transaction) -> bytes:
+    def submit(self, tx: pb.Transaction, *, verified=None) -> bytes:
         """Verify ``tx`` (outside any write lock), then add it to the mempool; return its id.
 
         ``TransactionRejected`` names the failed check. A transaction whose
         execution could not be verified (no verifier set) is still checked by
         the ledger's rules, which then grant it no contract authority.
+        ``verified``: proof artifacts already batch-verified, handed to the
+        verifier (``verifier(tx, verified=...)``) so it skips their pairings.
         """
         authorized = False
         if self.verifier is not None:
-            self.verifier(tx)
+            if verified:
+                self.verifier(tx, verified=verified)
+            else:
+                self.verifier(tx)
             authorized = tx.HasField("execution")
         return self.mempool.add(tx, authorized=authorized)
 

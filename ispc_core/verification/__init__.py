@@ -11,7 +11,8 @@
 6. :mod:`~ispc_core.verification.ledger_rules` — the ledger's rules with the execution's authority.
 
 :class:`Verifier` runs them for one node; :func:`verify_transaction` is the
-one-call form. The mempool admits a transaction only through
+one-call form; :meth:`Verifier.verify_many` / :func:`verify_transactions` verify many with one batch of
+pairings per (scheme, key). The mempool admits a transaction only through
 :meth:`Verifier.admit`, before it takes its write lock. Nothing here imports
 the coordinator: the coordinator builds a :class:`Verifier` from itself.
 """
@@ -19,7 +20,7 @@ the coordinator: the coordinator builds a :class:`Verifier` from itself.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Container
 
 from ispc_core.errors import NotProvided, TransactionRejected
 from ispc_core.node import txcodec
@@ -35,7 +36,14 @@ from ispc_core.verification.journal import (
     verification_context,
 )
 from ispc_core.verification.ledger_rules import check_ledger_rules
-from ispc_core.verification.proofs import artifact_from_zk, check_proof, circuits_of, the_proof
+from ispc_core.verification.proofs import (
+    artifact_from_zk,
+    batch_verified,
+    check_proof,
+    circuits_of,
+    proof_artifact,
+    the_proof,
+)
 from ispc_core.verification.report import Check, CheckFailed, VerificationReport, trust_note
 from ispc_core.verification.signatures import check_signatures
 from ispc_core.verification.structure import check_structure
@@ -51,6 +59,7 @@ __all__ = [
     "replay",
     "trust_note",
     "verify_transaction",
+    "verify_transactions",
 ]
 
 log = logging.getLogger("ispc.verification")
@@ -92,8 +101,15 @@ class Verifier:
         return self.node.ledger.resource_kind(rid) or self.node.mempool.pending_resources().get(bytes(rid))
 
     # ---------------------------------------------------------------- the checks
-    def verify(self, tx: pb.Transaction, *, check_ledger: bool = True) -> VerificationReport:
-        """Run every check in order, stopping at the first failure; never raises for a bad transaction."""
+    def verify(
+        self, tx: pb.Transaction, *, check_ledger: bool = True, check_pairing: bool | None = None, verified: Container = ()
+    ) -> VerificationReport:
+        """Run every check in order, stopping at the first failure; never raises for a bad transaction.
+
+        ``check_pairing=False`` skips the proof's pairing (None: the node's ``verify_proofs``);
+        ``verified``: proof artifacts already verified in a batch (their pairing is not redone).
+        """
+        pairing = self.check_pairing if check_pairing is None else bool(check_pairing)
         if not isinstance(tx, pb.Transaction):
             raise TypeError(f"a Transaction is expected, got {type(tx).__name__}")
         checks: list[Check] = []
@@ -110,7 +126,7 @@ class Verifier:
             checks.append(Check("structure", True, "well formed" + (f"; journal of {len(calls)} host call(s)" if tx.HasField("execution") else "")))
             checks.append(Check("signatures", True, check_signatures(tx, tx_id)))
             if tx.HasField("execution"):
-                circuit, proves = self._check_execution(tx, calls, checks)
+                circuit, proves = self._check_execution(tx, calls, checks, pairing, verified)
             if check_ledger:
                 checks.append(Check("ledger", True, check_ledger_rules(self.node, tx, tx_id)))
         except CheckFailed as exc:
@@ -124,7 +140,7 @@ class Verifier:
             valid=failed is None, reason=reason, checks=checks, tx_id=tx_id, circuit=circuit, proves_computation=proves
         )
 
-    def _check_execution(self, tx, calls, checks: list[Check]) -> tuple[str, bool]:
+    def _check_execution(self, tx, calls, checks: list[Check], pairing: bool, verified: Container) -> tuple[str, bool]:
         rid = bytes(tx.execution.resource_id)
         kind = self.resource_kind(rid)
         if kind is None:
@@ -152,15 +168,54 @@ class Verifier:
             prover_for=self.prover_for,
             trusted_executors=tuple(bytes(k) for k in chain.trusted_executors),
             accept_unproven=chain.accept_unproven,
-            check_pairing=self.check_pairing,
+            check_pairing=pairing,
+            verified=verified,
         )
         checks.append(Check("proof", True, summary))
         return circuit, proves
 
-    def admit(self, tx: pb.Transaction) -> None:
+    def verify_many(self, txs, *, check_ledger: bool = True) -> list[VerificationReport]:
+        """:meth:`verify` for each of ``txs`` (each on its own, against this node as it is now), with the
+        proofs' pairings done as one ``verify_batch`` per (scheme, curve) — one multi-pairing per key for
+        Groth16 — instead of one per proof. The reports are those :meth:`verify` gives one by one.
+
+        First every check but the pairing runs per transaction; the proofs of those that passed the
+        proof check are batch-verified (:func:`~ispc_core.verification.proofs.batch_verified`; a prover
+        without ``verify_batch`` verifies one by one); a transaction whose proof is not in the verified
+        set is verified again alone, so its report says exactly why (a bad proof costs a second check).
+        """
+        txs = list(txs)
+        first = [self.verify(tx, check_ledger=check_ledger, check_pairing=False) for tx in txs]
+        if not self.check_pairing:
+            return first
+        pending = {}
+        for i, (tx, rep) in enumerate(zip(txs, first)):
+            proof_check = next((c for c in rep.checks if c.name == "proof"), None)
+            if proof_check is not None and proof_check.ok and rep.circuit:
+                art = proof_artifact(tx)
+                if art is not None:
+                    pending[i] = art
+        if not pending:
+            return first
+        good = batch_verified(pending.values(), self.prover_for)
+        return [
+            rep if i not in pending or pending[i] in good else self.verify(tx, check_ledger=check_ledger)
+            for i, (tx, rep) in enumerate(zip(txs, first))
+        ]
+
+    def batch_verified(self, txs) -> set:
+        """The proof artifacts of ``txs`` whose pairing holds, from one ``verify_batch`` per (scheme, curve)
+        (empty when this node skips pairings); pass it to :meth:`admit` / :meth:`verify` as ``verified``."""
+        if not self.check_pairing:
+            return set()
+        arts = [a for a in (proof_artifact(tx) for tx in txs) if a is not None]
+        return batch_verified(arts, self.prover_for) if arts else set()
+
+    def admit(self, tx: pb.Transaction, *, verified: Container = ()) -> None:
         """The mempool's gate: raise ``TransactionRejected(reason=<failed check>)`` unless every check but the
-        ledger's passes (the mempool runs the ledger's rules itself, under its write lock)."""
-        report = self.verify(tx, check_ledger=False)
+        ledger's passes (the mempool runs the ledger's rules itself, under its write lock).
+        ``verified``: proof artifacts already verified in a batch (:meth:`batch_verified`)."""
+        report = self.verify(tx, check_ledger=False, verified=verified)
         if not report.valid:
             failed = report.failed
             log.info("refused %s: %s", report.tx_id.hex()[:16], report.reason)
@@ -168,6 +223,13 @@ class Verifier:
                 f"transaction rejected ({failed.name}): {failed.detail}",
                 reason=failed.name, entry=failed.entry, field=failed.field,
             )
+
+
+def verify_transactions(manager, txs, *, check_ledger: bool = True) -> list[VerificationReport]:
+    """:func:`verify_transaction` for many transactions (no re-execution), the proofs batch-verified:
+    one report per transaction, in order, the same as verifying them one by one
+    (:meth:`Verifier.verify_many`)."""
+    return Verifier(manager).verify_many(txs, check_ledger=check_ledger)
 
 
 def verify_transaction(manager, tx, *, check_ledger: bool = True, reexecute: bool = False, request: Any = None) -> VerificationReport:

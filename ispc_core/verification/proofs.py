@@ -16,6 +16,10 @@ In order:
    recomputes from the transaction (``CircuitSpec.public_inputs``), exactly;
 5. the prover verifies the proof (one pairing check for Groth16).
 
+Many transactions: :func:`batch_verified` checks their proofs with one
+``verify_batch`` call per (scheme, curve) — the prover groups them by key —
+and :func:`check_proof` then skips the pairing of those that held (``verified=``).
+
 For a binding-only circuit on a chain that lists ``trusted_executors``, the
 executor's attestation must be by one of them.
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Any
+from typing import Any, Callable, Container, Iterable
 
 from ispc_core.errors import NotProvided
 from ispc_core.proto import transaction_pb2 as pb
@@ -110,8 +114,13 @@ def check_proof(
     trusted_executors: tuple[bytes, ...],
     accept_unproven: bool,
     check_pairing: bool = True,
+    verified: Container[ProofArtifact] = (),
 ) -> tuple[str, bool, str]:
-    """Raise :class:`CheckFailed` unless the proof holds; returns ``(circuit id, proves computation, summary)``."""
+    """Raise :class:`CheckFailed` unless the proof holds; returns ``(circuit id, proves computation, summary)``.
+
+    ``verified``: artifacts whose pairing already held in a batch (:func:`batch_verified`); for those
+    the prover is not asked again (everything else is still checked).
+    """
     zk = the_proof(tx)
     if zk is None:
         if not accept_unproven:
@@ -166,7 +175,7 @@ def check_proof(
             raise CheckFailed(NAME, f"{len(artifact.public_inputs)} public inputs; {artifact.circuit_id} has {len(expected)}")
         i = next(i for i, (a, b) in enumerate(zip(artifact.public_inputs, expected)) if a != b)
         raise CheckFailed(NAME, f"public input {i} is not the value recomputed from the transaction")
-    if check_pairing:
+    if check_pairing and artifact not in verified:
         try:
             ok = bool(prover.verify(artifact))
         except Exception as exc:  # noqa: BLE001 - a prover refusing input means "invalid"
@@ -192,3 +201,46 @@ def _trusted(tx: pb.Transaction, trusted: tuple[bytes, ...], what: str) -> None:
 def circuits_of(plugins) -> dict[str, Any]:
     """Every registered circuit plugin by name."""
     return {n: s for n, (_, s) in plugins.named("ispc_circuits").items()}
+
+
+def proof_artifact(tx: pb.Transaction) -> ProofArtifact | None:
+    """The artifact of ``tx``'s one proof, or None (no execution, no proof, or a malformed one: the
+    proof check will say why)."""
+    if not tx.HasField("execution"):
+        return None
+    try:
+        zk = the_proof(tx)
+        return artifact_from_zk(zk) if zk is not None else None
+    except (CheckFailed, ValueError):
+        return None
+
+
+def batch_verified(artifacts: Iterable[ProofArtifact], prover_for: Callable[[str, str], Any]) -> set[ProofArtifact]:
+    """The artifacts whose proofs verify, checked with one ``prover.verify_batch(artifacts)`` per
+    (scheme, curve); a prover without ``verify_batch`` verifies them one by one. Never raises for a bad
+    artifact: it is simply not in the result (and :func:`check_proof` verifies it again, alone, to say why)."""
+    groups: dict[tuple[str, str], dict[ProofArtifact, None]] = {}
+    for art in artifacts:
+        groups.setdefault((art.proving_scheme, art.curve), {})[art] = None  # duplicates once, order kept
+    good: set[ProofArtifact] = set()
+    for (scheme, curve), unique in groups.items():
+        arts = list(unique)
+        try:
+            prover = prover_for(scheme, curve)
+        except Exception:  # noqa: BLE001 - an unknown scheme: check_proof refuses each with the reason
+            continue
+        batch = getattr(prover, "verify_batch", None)
+        if callable(batch):
+            try:
+                verdicts = list(batch(arts))
+            except Exception:  # noqa: BLE001 - a failing batch: check each alone
+                verdicts = [False] * len(arts)
+        else:
+            verdicts = []
+            for art in arts:
+                try:
+                    verdicts.append(bool(prover.verify(art)))
+                except Exception:  # noqa: BLE001
+                    verdicts.append(False)
+        good.update(a for a, ok in zip(arts, verdicts) if ok is True)
+    return good

@@ -9,6 +9,8 @@
   none, a **development** setup makes one and stores it (``ispc setup`` does
   the same ahead of time). The witness is checked against the R1CS first
   (:class:`~ispc_core.zk.errors.ConstraintUnsatisfied` names the constraint).
+* ``verify_batch(artifacts)`` — one verdict per artifact from one multi-pairing
+  per key (:mod:`ispc_groth16.batch`), bisected down to the bad ones.
 * ``verify(artifact)`` — the verifying key is looked up **by hash** in the local
   key store (never taken from the artifact); malformed proofs or public inputs
   raise :class:`~ispc_core.zk.errors.FormatError` / ``InvalidPoint`` before any pairing.
@@ -166,18 +168,58 @@ class Groth16Prover:
             generation_time_ms=ms,
         )
 
-    def verify(self, artifact: ProofArtifact) -> bool:
-        """Verify against the verifying key the local key store holds under ``artifact.verification_key_hash``."""
+    def _key_for(self, artifact: ProofArtifact):
+        """The prepared key ``artifact`` names, or None (another scheme, an unknown key, another curve or circuit)."""
         if artifact.proving_scheme != self.scheme:
-            return False
+            return None
         found = self._verifying_key(bytes(artifact.verification_key_hash))
         if found is None:
-            return False
+            return None
         pvk, meta = found
         if pvk.vk.curve != artifact.curve or meta.get("circuit_id") != artifact.circuit_id:
+            return None
+        return pvk
+
+    def verify(self, artifact: ProofArtifact) -> bool:
+        """Verify against the verifying key the local key store holds under ``artifact.verification_key_hash``."""
+        pvk = self._key_for(artifact)
+        if pvk is None:
             return False
         proof = Proof.from_bytes(artifact.curve, artifact.proof)
         return verify_proof(pvk, proof, list(artifact.public_inputs))
+
+    def verify_batch(self, artifacts) -> list[bool]:
+        """One verdict per artifact, in order, from one random-linear-combination check per key.
+
+        Artifacts are grouped by verifying key (each looked up as
+        :meth:`verify` does); each group is checked with one multi-pairing of
+        k + 3 pairs (:mod:`ispc_groth16.batch`: 128-bit random scalars,
+        soundness error 2^-128 per batch), and a failing group is bisected
+        down to the invalid proofs, single ones checked with the normal
+        verification. Never raises for a bad artifact: one whose key is
+        unknown, whose proof bytes do not decode or whose public inputs are
+        malformed is False (:meth:`verify` raises for the last two).
+        """
+        from .batch import verify_batch_proofs
+
+        artifacts = list(artifacts)
+        verdicts = [False] * len(artifacts)
+        groups: dict[bytes, tuple[Any, list[int], list]] = {}
+        for i, art in enumerate(artifacts):
+            try:
+                pvk = self._key_for(art)
+                if pvk is None:
+                    continue
+                proof = Proof.from_bytes(art.curve, art.proof)
+            except Exception:  # noqa: BLE001 - a malformed proof is an invalid one here
+                continue
+            group = groups.setdefault(bytes(art.verification_key_hash), (pvk, [], []))
+            group[1].append(i)
+            group[2].append((proof, list(art.public_inputs)))
+        for pvk, index, entries in groups.values():
+            for i, ok in zip(index, verify_batch_proofs(pvk, entries)):
+                verdicts[i] = ok
+        return verdicts
 
     # ---- files (ispc zk) --------------------------------------------------------------------
     def setup_files(self, r1cs_path, out_dir, *, curve: str | None = None, ptau=None, progress=None) -> dict:

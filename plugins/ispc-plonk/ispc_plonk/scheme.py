@@ -370,6 +370,37 @@ class PlonkProver:
         proof = proof_from_bytes(artifact.curve, artifact.proof, prepared.be)
         return plonk_verify(prepared, proof, list(artifact.public_inputs))
 
+    def verify_batch(self, artifacts) -> list[bool]:
+        """One verdict per artifact, in order: grouped by key, each group's final KZG pairings combined with
+        random 128-bit scalars into one 2-pair check (:func:`ispc_plonk.verifier.batch_check`, soundness
+        error 2^-128 per batch), a failing group bisected down to the bad proofs. Never raises for a bad
+        artifact (unknown key, undecodable proof: False)."""
+        from .verifier import verify_batch as plonk_verify_batch
+
+        artifacts = list(artifacts)
+        verdicts = [False] * len(artifacts)
+        groups: dict[bytes, tuple[Any, list[int], list]] = {}
+        for i, art in enumerate(artifacts):
+            try:
+                if art.proving_scheme != SCHEME:
+                    continue
+                found = self._find_vk(bytes(art.verification_key_hash))
+                if found is None:
+                    continue
+                prepared, meta = found
+                if prepared.vk.curve != art.curve or meta.get("circuit_id") not in (None, art.circuit_id):
+                    continue
+                proof = proof_from_bytes(art.curve, art.proof, prepared.be)
+            except Exception:  # noqa: BLE001 - a malformed proof is an invalid one here
+                continue
+            group = groups.setdefault(bytes(art.verification_key_hash), (prepared, [], []))
+            group[1].append(i)
+            group[2].append((proof, list(art.public_inputs)))
+        for prepared, index, entries in groups.values():
+            for i, ok in zip(index, plonk_verify_batch(prepared, entries)):
+                verdicts[i] = ok
+        return verdicts
+
     # ---- files (ispc zk) ---------------------------------------------------------------------
     def setup_files(self, r1cs_path, out_dir, *, curve: str | None = None, ptau=None, progress=None) -> dict:
         """``.r1cs`` + ``.ptau`` → ``circuit.zkey`` (snarkjs PLONK) + ``verification_key.json`` in ``out_dir``.

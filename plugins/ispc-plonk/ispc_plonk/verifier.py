@@ -26,7 +26,7 @@ from ispc_core.zk.formats.plonk_json import VK_POINTS, PlonkProof, PlonkVerifica
 
 from .transcript import Keccak256Transcript
 
-__all__ = ["challenges", "verify", "PreparedKey"]
+__all__ = ["challenges", "verify", "batch_check", "verify_batch", "PreparedKey"]
 
 
 class PreparedKey:
@@ -99,22 +99,22 @@ def _lincomb(be, pts, scalars):
     return acc
 
 
-def verify(key: PlonkVerificationKey | PreparedKey, proof: PlonkProof, public: Sequence[int]) -> bool:
-    """True iff ``proof`` is valid for ``public`` under ``key`` (see the module docstring).
+def _final_terms(pk: PreparedKey, proof: PlonkProof, public: Sequence[int]):
+    """The final check's two G1 points as linear combinations, or None for malformed input.
 
-    Returns False (never raises) for a wrong number of public inputs, a
-    non-canonical public input or evaluation, or a proof for another curve.
+    Returns ``(key_terms, proof_terms, a1_terms)``: ``B1 = Σ key_terms + Σ proof_terms``
+    (``key_terms`` a dict over the key's points, by name, plus ``"G1"``), ``A1 = Σ a1_terms``;
+    each term a ``(point, scalar)``. The check is ``e(−A1, X_2)·e(B1, G2) = 1``.
     """
-    pk = key if isinstance(key, PreparedKey) else PreparedKey(key)
     vk, be = pk.vk, pk.be
     r = be.curve.r
     if proof.curve != vk.curve or len(public) != vk.n_public:
-        return False
+        return None
     if any(not isinstance(s, int) or not 0 <= s < r for s in public):
-        return False
+        return None
     E = proof.evals
     if any(not isinstance(E.get(k), int) or not 0 <= E[k] < r for k in ("eval_a", "eval_b", "eval_c", "eval_s1", "eval_s2", "eval_zw")):
-        return False
+        return None
     ch = challenges(vk, proof, public)
     beta, gamma, alpha, xi, v, u = ch["beta"], ch["gamma"], ch["alpha"], ch["xi"], ch["v"], ch["u"]
     n = vk.domain_size
@@ -128,7 +128,7 @@ def verify(key: PlonkVerificationKey | PreparedKey, proof: PlonkProof, public: S
         ws[i] = ws[i - 1] * omega % r
     dens = [n * (xi - w) % r for w in ws]
     if any(d == 0 for d in dens):
-        return False
+        return None
     invs = [pow(d, -1, r) for d in dens]  # m = #public inputs: small
     L = [ws[i] * zh % r * invs[i] % r for i in range(m)]
     pi = 0
@@ -145,12 +145,104 @@ def verify(key: PlonkVerificationKey | PreparedKey, proof: PlonkProof, public: S
     e = (-r0 + v[1] * ea + v[2] * eb + v[3] * ec + v[4] * es1 + v[5] * es2 + u * ezw) % r
     g1 = be.g1
     P = {k: g1.from_affine(proof.points[k], check=False) for k in proof.points}
-    K = pk.points
     s = u * xi % r * omega % r
-    bases = [K["Qm"], K["Ql"], K["Qr"], K["Qo"], K["Qc"], P["Z"], K["S3"], P["T1"], P["T2"], P["T3"],
-             P["A"], P["B"], P["C"], K["S1"], K["S2"], pk.g1, P["Wxi"], P["Wxiw"]]
-    scal = [ea * eb % r, ea, eb, ec, 1, d2, (-d3) % r, (-zh) % r, (-zh * xin) % r, (-zh * xin % r * xin) % r,
-            v[1], v[2], v[3], v[4], v[5], (-e) % r, xi, s]
-    B1 = _lincomb(be, bases, scal)
-    A1 = _lincomb(be, [P["Wxi"], P["Wxiw"]], [1, u])
+    key_terms = {"Qm": ea * eb % r, "Ql": ea, "Qr": eb, "Qo": ec, "Qc": 1, "S3": (-d3) % r,
+                 "S1": v[4], "S2": v[5], "G1": (-e) % r}
+    proof_terms = [(P["Z"], d2), (P["T1"], (-zh) % r), (P["T2"], (-zh * xin) % r), (P["T3"], (-zh * xin % r * xin) % r),
+                   (P["A"], v[1]), (P["B"], v[2]), (P["C"], v[3]), (P["Wxi"], xi), (P["Wxiw"], s)]
+    a1_terms = [(P["Wxi"], 1), (P["Wxiw"], u)]
+    return key_terms, proof_terms, a1_terms
+
+
+def _key_point(pk: PreparedKey, name: str):
+    return pk.g1 if name == "G1" else pk.points[name]
+
+
+def verify(key: PlonkVerificationKey | PreparedKey, proof: PlonkProof, public: Sequence[int]) -> bool:
+    """True iff ``proof`` is valid for ``public`` under ``key`` (see the module docstring).
+
+    Returns False (never raises) for a wrong number of public inputs, a
+    non-canonical public input or evaluation, or a proof for another curve.
+    """
+    pk = key if isinstance(key, PreparedKey) else PreparedKey(key)
+    be = pk.be
+    terms = _final_terms(pk, proof, public)
+    if terms is None:
+        return False
+    key_terms, proof_terms, a1_terms = terms
+    pts = [_key_point(pk, k) for k in key_terms] + [p for p, _ in proof_terms]
+    scal = list(key_terms.values()) + [s for _, s in proof_terms]
+    B1 = _lincomb(be, pts, scal)
+    A1 = _lincomb(be, [p for p, _ in a1_terms], [s for _, s in a1_terms])
+    g1 = be.g1
     return bool(be.pairing_check([(g1.neg(A1), pk.x_2), (B1, pk.g2)]))
+
+
+#: bits of each random scalar of a batch: the soundness error of one batch check is 2^-BATCH_SCALAR_BITS
+BATCH_SCALAR_BITS = 128
+
+
+def batch_check(pk: PreparedKey, entries: Sequence[tuple], *, scalars: Sequence[int] | None = None) -> bool:
+    """One pairing check for many proofs under one key: a random linear combination of their final checks.
+
+    Each proof's final check is ``e(−A1_i, X_2)·e(B1_i, G2) = 1``; with independent
+    random 128-bit scalars ``r_i`` (:mod:`secrets`) this checks
+    ``e(−Σ r_i·A1_i, X_2)·e(Σ r_i·B1_i, G2) = 1`` — **two pairings for the whole
+    batch**, and the key's nine points enter ``Σ r_i·B1_i`` once each (their
+    scalars summed over the proofs). Every point was subgroup-checked when the
+    proof was parsed, so a batch holding an invalid proof passes with
+    probability at most 2^-128 (soundness error per batch check).
+    ``entries`` are ``(proof, public)``; False if any is malformed.
+    ``scalars`` forces the r_i (tests only).
+    """
+    import secrets
+
+    if not entries:
+        return True
+    be = pk.be
+    r = be.curve.r
+    key_acc: dict[str, int] = {}
+    pts, scal, a_pts, a_scal = [], [], [], []
+    for i, (proof, public) in enumerate(entries):
+        terms = _final_terms(pk, proof, list(public))
+        if terms is None:
+            return False
+        rho = int(scalars[i]) % r if scalars is not None else (secrets.randbits(BATCH_SCALAR_BITS) or 1)
+        key_terms, proof_terms, a1_terms = terms
+        for k, s in key_terms.items():
+            key_acc[k] = (key_acc.get(k, 0) + rho * s) % r
+        for p, s in proof_terms:
+            pts.append(p)
+            scal.append(rho * s % r)
+        for p, s in a1_terms:
+            a_pts.append(p)
+            a_scal.append(rho * s % r)
+    pts += [_key_point(pk, k) for k in key_acc]
+    scal += list(key_acc.values())
+    g1 = be.g1
+    B1 = g1.msm(pts, scal)
+    A1 = g1.msm(a_pts, a_scal)
+    return bool(be.pairing_check([(g1.neg(A1), pk.x_2), (B1, pk.g2)]))
+
+
+def verify_batch(pk: PreparedKey, entries: Sequence[tuple]) -> list[bool]:
+    """One verdict per ``(proof, public)`` under one key: :func:`batch_check`, bisected down to the bad ones
+    (halves re-checked with fresh scalars; a single proof checked with :func:`verify`)."""
+    verdicts = [False] * len(entries)
+
+    def walk(idx: list[int], known_bad: bool) -> None:
+        if len(idx) == 1:
+            proof, public = entries[idx[0]]
+            verdicts[idx[0]] = verify(pk, proof, list(public))
+            return
+        if not known_bad and batch_check(pk, [entries[i] for i in idx]):
+            for i in idx:
+                verdicts[i] = True
+            return
+        mid = len(idx) // 2
+        walk(idx[:mid], False)
+        walk(idx[mid:], False)
+
+    if entries:
+        walk(list(range(len(entries))), False)
+    return verdicts
