@@ -398,10 +398,7 @@ class CoordinatorCore:
             for out in tx.outputs:
                 if out.HasField("state"):
                     out.state.zk_proof.CopyFrom(zk)
-        txcodec.sign_inputs(tx, lambda i, tx_input: caller_key)
-        txcodec.sign_caller(tx, caller_key)
-        txcodec.attest(tx, self.node.node_key)
-        return tx
+        return txcodec.sign_execution(tx, caller_key, self.node.node_key)
 
     def submit(self, tx: pb.Transaction) -> bytes:
         """Stage 7: hand the finished transaction to the configured submitter."""

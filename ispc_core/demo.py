@@ -246,9 +246,8 @@ def _on_node_b(path: Path, join: dict[str, Any], exported: list[bytes], people, 
 def _forgery(b, tx, payee: bytes) -> None:
     """alice's transfer with its payee replaced by an attacker wherever it appears (call, journal, events,
     outputs), every hash recomputed as a forger would, signed with the attacker's own key: B refuses it."""
-    from ispc_core.commitment import result_hash, trace_commitment, transaction_effects
     from ispc_core.errors import TransactionRejected
-    from ispc_core.journal import request_hash_of, trace_encoding
+    from ispc_core.journal import rehash_execution
     from ispc_core.node import txcodec
     from ispc_core.node.keys import NodeKey
     from ispc_core.proto import transaction_pb2 as pb
@@ -272,16 +271,8 @@ def _forgery(b, tx, payee: bytes) -> None:
             out.owner = out.locking.owner_address = attacker.address
     proof = next((o.state.zk_proof for o in t.outputs if o.HasField("state") and o.state.zk_proof.curve), None)
     curve = proof.curve if proof is not None else b.config.proof.curve
-    ex.request_hash = request_hash_of(t)
-    ex.trace_commitment = trace_commitment(trace_encoding(ex.journal), curve)
-    ex.execution_result_hash = result_hash(bytes(ex.resource_id), bytes(ex.request_hash), bytes(ex.trace_commitment),
-                                           transaction_effects(t), curve)
-    for out in t.outputs:
-        if out.HasField("state"):
-            out.state.execution_result_hash = ex.execution_result_hash
-    txcodec.sign_inputs(t, lambda i, tx_input: attacker)
-    txcodec.sign_caller(t, attacker)
-    txcodec.attest(t, attacker)
+    rehash_execution(t, curve)
+    txcodec.sign_execution(t, attacker, attacker)
     _say(f"\n-- a forgery: alice's transfer re-pointed to attacker {attacker.address.hex()[:16]}…, "
          "hashes recomputed, signed with the attacker's own key")
     height = b.node.ledger.snapshot().height

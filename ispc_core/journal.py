@@ -215,6 +215,42 @@ def request_hash_of(tx: pb.Transaction) -> bytes:
     )
 
 
+@attrs.frozen
+class ExecutionHashes:
+    """The hashes of an execution as its transaction's own call record, journal and effects give them."""
+
+    request_hash: bytes
+    trace_commitment: bytes
+    effects_digest: bytes
+    execution_result_hash: bytes
+
+
+def execution_hashes(tx: pb.Transaction, curve: str) -> ExecutionHashes:
+    """Request hash, Poseidon trace commitment of the journal, effects digest and execution result hash,
+    recomputed from ``tx`` alone on ``curve``'s field (what verifiers and circuits' public inputs use)."""
+    from ispc_core.commitment import result_hash, trace_commitment, transaction_effects
+
+    req = request_hash_of(tx)
+    t = trace_commitment(trace_encoding(tx.execution.journal), curve)
+    effects = transaction_effects(tx)
+    return ExecutionHashes(req, t, effects, result_hash(bytes(tx.execution.resource_id), req, t, effects, curve))
+
+
+def rehash_execution(tx: pb.Transaction, curve: str) -> pb.Transaction:
+    """Write :func:`execution_hashes` into ``tx`` (execution record and every state output), in place.
+
+    What anyone who edits an execution must do before signing it again — the demo's forger and the
+    tests' — so that only the signatures, the journal check or the proof can refuse the edit.
+    """
+    h = execution_hashes(tx, curve)
+    ex = tx.execution
+    ex.request_hash, ex.trace_commitment, ex.execution_result_hash = h.request_hash, h.trace_commitment, h.execution_result_hash
+    for out in tx.outputs:
+        if out.WhichOneof("content") == "state":
+            out.state.execution_result_hash = h.execution_result_hash
+    return tx
+
+
 def check_call_record(tx: pb.Transaction) -> None:
     """Raise :class:`JournalError` (``entry=None``, ``field=...``) if the call record is malformed."""
     ex = tx.execution

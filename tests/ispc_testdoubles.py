@@ -118,13 +118,10 @@ def _instance(sealed, curve):
 
 def test_public_inputs(tx, curve, circuit_id=""):
     """(R, T) recomputed from the transaction, as a verifier does."""
-    from ispc_core.commitment import result_hash, trace_commitment, transaction_effects
-    from ispc_core.journal import request_hash_of, trace_encoding
+    from ispc_core.journal import execution_hashes
 
-    ex = tx.execution
-    t = trace_commitment(trace_encoding(ex.journal), curve)
-    r = result_hash(bytes(ex.resource_id), request_hash_of(tx), t, transaction_effects(tx), curve)
-    return (int.from_bytes(r, "big"), int.from_bytes(t, "big"))
+    h = execution_hashes(tx, curve)
+    return (int.from_bytes(h.execution_result_hash, "big"), int.from_bytes(h.trace_commitment, "big"))
 
 
 test_public_inputs.__test__ = False

@@ -303,13 +303,7 @@ def test_named_tensor_inputs_count_toward_the_input_limit(tmp_path):
 
 def _resigned(m, tx, caller="alice"):
     """``tx`` signed again by its caller and attested by this node (a forger holding both keys)."""
-    key = m.node.keys.get(caller)
-    for tx_input in tx.inputs:
-        tx_input.ClearField("unlocking_proof")
-    txcodec.sign_inputs(tx, lambda i, inp: key)
-    txcodec.sign_caller(tx, key)
-    txcodec.attest(tx, m.node.node_key)
-    return tx
+    return txcodec.sign_execution(tx, m.node.keys.get(caller), m.node.node_key)
 
 
 def test_the_node_verifies_proofs_before_admitting(proving_manager):

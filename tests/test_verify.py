@@ -37,13 +37,7 @@ def _copy(tx):
 def _resign(m, tx, caller="alice"):
     """Sign ``tx`` again as its caller and its executor did: a forger holding both keys, so only the
     tampered part (not the signatures over the id) can fail."""
-    key = m.node.keys.get(caller)
-    for tx_input in tx.inputs:
-        tx_input.ClearField("unlocking_proof")
-    txcodec.sign_inputs(tx, lambda i, inp: key)
-    txcodec.sign_caller(tx, key)
-    txcodec.attest(tx, m.node.node_key)
-    return tx
+    return txcodec.sign_execution(tx, m.node.keys.get(caller), m.node.node_key)
 
 
 def _bad(report, name="proof"):

@@ -94,6 +94,15 @@ def attest(tx: pb.Transaction, node_key: NodeKey) -> None:
     tx.executor.signature = node_key.sign(digest)
 
 
+def sign_execution(tx: pb.Transaction, caller_key: NodeKey, executor_key: NodeKey) -> pb.Transaction:
+    """Sign an execution the way the coordinator finishes it, in place: every input and the id by the
+    caller (``sign_inputs``, ``sign_caller``), the id by the executing node (``attest``)."""
+    sign_inputs(tx, lambda i, tx_input: caller_key)
+    sign_caller(tx, caller_key)
+    attest(tx, executor_key)
+    return tx
+
+
 def state_hash(state_output: pb.StateOutput) -> bytes:
     """sha256 of the deterministic serialization of a ``StateOutput``.
 

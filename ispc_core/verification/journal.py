@@ -28,11 +28,11 @@ from typing import Any, Mapping
 
 import attrs
 
-from ispc_core.commitment import outputs_encoding, result_hash, trace_commitment, transaction_effects
+from ispc_core.commitment import outputs_encoding
 from ispc_core.context import DeterministicEnv, DraftTransaction
 from ispc_core.errors import ExecutionError, HostCallError, IspcError
 from ispc_core.hostabi import HostCall, check_arg
-from ispc_core.journal import JournalCall, request_hash_of, trace_encoding
+from ispc_core.journal import JournalCall, execution_hashes, request_hash_of
 from ispc_core.node import txcodec
 from ispc_core.node.ledger import StateHead
 from ispc_core.node.rules import output_kind
@@ -264,12 +264,10 @@ def check_hashes(tx: pb.Transaction, curves: list[str]) -> None:
 
 def _check_hashes(tx: pb.Transaction, curve: str) -> None:
     ex = tx.execution
-    req = request_hash_of(tx)
-    if req != ex.request_hash:
+    h = execution_hashes(tx, curve)
+    if h.request_hash != ex.request_hash:
         raise CheckFailed(NAME, "execution.request_hash is not the hash of the call record")
-    t = trace_commitment(trace_encoding(ex.journal), curve)
-    if t != ex.trace_commitment:
+    if h.trace_commitment != ex.trace_commitment:
         raise CheckFailed(NAME, "execution.trace_commitment is not the Poseidon commitment of the journal")
-    r = result_hash(bytes(ex.resource_id), req, t, transaction_effects(tx), curve)
-    if r != ex.execution_result_hash:
+    if h.execution_result_hash != ex.execution_result_hash:
         raise CheckFailed(NAME, "execution.execution_result_hash is not the hash of the call, journal and effects")

@@ -15,9 +15,9 @@ from typing import Any, Iterable, Sequence
 
 import attrs
 
-from ispc_core.commitment import result_hash, trace_commitment, transaction_effects
+from ispc_core.commitment import trace_commitment, transaction_effects
 from ispc_core.coordinator import to_zk_state_proof
-from ispc_core.journal import encode_arg, request_hash_of, trace_encoding
+from ispc_core.journal import encode_arg, rehash_execution, request_hash_of, trace_encoding
 from ispc_core.node import txcodec
 from ispc_core.proto import transaction_pb2 as pb
 from ispc_core.seal import contract_address, receipt_state_id
@@ -98,15 +98,9 @@ def contract_locked(resource_id: bytes, amount: int, owner: bytes | None = None)
 
 def commit(tx: pb.Transaction, curve: str = CURVE) -> pb.Transaction:
     """Recompute request hash, trace commitment and execution result hash; name it on every state output."""
-    ex = tx.execution
-    ex.request_hash = request_hash_of(tx)
-    ex.trace_commitment = trace_commitment(trace_encoding(ex.journal), curve)
-    ex.execution_result_hash = result_hash(
-        bytes(ex.resource_id), bytes(ex.request_hash), bytes(ex.trace_commitment), transaction_effects(tx), curve
-    )
+    rehash_execution(tx, curve)
     for out in tx.outputs:
         if out.HasField("state"):
-            out.state.execution_result_hash = ex.execution_result_hash
             out.state.ClearField("zk_proof")
     return tx
 

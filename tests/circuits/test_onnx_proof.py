@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ispc_core.commitment import result_hash, trace_commitment, transaction_effects
 from ispc_core.context import CallRequest
 from ispc_core.coordinator import Manager
 from ispc_core.errors import TransactionRejected
 from ispc_core.inputs import load_json_inputs
-from ispc_core.journal import request_hash_of, trace_encoding
+from ispc_core.journal import rehash_execution
 from ispc_core.node import txcodec
 from ispc_core.node.keys import KeyStore
 from ispc_core.verify import verify_transaction
@@ -48,19 +47,9 @@ def forge_consistently(tx, home: Path, curve: str):
     value = bytearray(ex.return_values[-1])  # ends with the last output tensor's bytes
     value[-1] ^= 1
     ex.return_values[-1] = bytes(value)
-    ex.trace_commitment = trace_commitment(trace_encoding(ex.journal), curve)
-    ex.execution_result_hash = result_hash(
-        bytes(ex.resource_id), request_hash_of(t), ex.trace_commitment, transaction_effects(t), curve
-    )
-    for out in t.outputs:
-        if out.HasField("state"):
-            out.state.execution_result_hash = ex.execution_result_hash
+    rehash_execution(t, curve)
     keys = KeyStore(home / "keys")
-    caller = keys.by_address(bytes(t.caller))
-    txcodec.sign_inputs(t, lambda i, tx_input: caller)
-    txcodec.sign_caller(t, caller)
-    txcodec.attest(t, keys.get("node"))
-    return t
+    return txcodec.sign_execution(t, keys.by_address(bytes(t.caller)), keys.get("node"))
 
 
 def refused(node, tx, check: str) -> str:

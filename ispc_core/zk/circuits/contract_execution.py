@@ -275,17 +275,11 @@ def public_inputs_of_transaction(tx, curve: str, proof_circuit_id: str = "") -> 
     the transaction's own ``trace_commitment`` / ``request_hash`` /
     ``execution_result_hash`` fields.
     """
-    from ispc_core.commitment import result_hash, trace_commitment, transaction_effects
-    from ispc_core.journal import request_hash_of, trace_encoding
+    from ispc_core.journal import execution_hashes
 
-    ex = tx.execution
-    t = trace_commitment(trace_encoding(ex.journal), curve)
-    req = request_hash_of(tx)
-    effects = transaction_effects(tx)
-    r = result_hash(bytes(ex.resource_id), req, t, effects, curve)
-    return tuple(
-        public_inputs_of(_Sealed(bytes(ex.resource_id), req, effects, r, t), curve)[name] for name in PUBLIC_INPUTS
-    )
+    h = execution_hashes(tx, curve)
+    sealed = _Sealed(bytes(tx.execution.resource_id), h.request_hash, h.effects_digest, h.execution_result_hash, h.trace_commitment)
+    return tuple(public_inputs_of(sealed, curve)[name] for name in PUBLIC_INPUTS)
 
 
 @attrs.frozen

@@ -15,9 +15,8 @@ import tomli_w
 from click.testing import CliRunner
 
 from ispc_core.cli import main
-from ispc_core.commitment import result_hash, trace_commitment, transaction_effects
 from ispc_core.coordinator import Manager
-from ispc_core.journal import encode_arg, request_hash_of, trace_encoding
+from ispc_core.journal import encode_arg, rehash_execution
 from ispc_core.node import txcodec
 from ispc_core.node.keys import KeyStore
 from ispc_core.proto import transaction_pb2 as pb
@@ -81,24 +80,14 @@ def copy(tx: pb.Transaction) -> pb.Transaction:
 
 
 def reseal(tx: pb.Transaction, curve: str) -> None:
-    """Recompute the trace commitment and result hash after an edit (what a forger does)."""
-    ex = tx.execution
-    ex.trace_commitment = trace_commitment(trace_encoding(ex.journal), curve)
-    ex.execution_result_hash = result_hash(
-        bytes(ex.resource_id), request_hash_of(tx), ex.trace_commitment, transaction_effects(tx), curve
-    )
-    for out in tx.outputs:
-        if out.HasField("state"):
-            out.state.execution_result_hash = ex.execution_result_hash
+    """Recompute the execution's hashes after an edit (what a forger does)."""
+    rehash_execution(tx, curve)
 
 
 def resign(tx: pb.Transaction, home: Path) -> None:
     """Sign again with the caller's and the executing node's own keys (a caller colluding with its node)."""
     keys = KeyStore(home / "keys")
-    caller, node = keys.by_address(bytes(tx.caller)), keys.get("node")
-    txcodec.sign_inputs(tx, lambda i, tx_input: caller)
-    txcodec.sign_caller(tx, caller)
-    txcodec.attest(tx, node)
+    txcodec.sign_execution(tx, keys.by_address(bytes(tx.caller)), keys.get("node"))
 
 
 def submit(home: Path, tx: pb.Transaction | Path, path: Path, *, ok=True) -> dict:

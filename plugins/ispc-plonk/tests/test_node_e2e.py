@@ -64,10 +64,7 @@ def _copy(tx):
 def _resign(tx, home: Path) -> None:
     """Sign again with the caller's and the executing node's own keys (a caller colluding with its node)."""
     keys = KeyStore(home / "keys")
-    caller = keys.by_address(bytes(tx.caller))
-    txcodec.sign_inputs(tx, lambda i, tx_input: caller)
-    txcodec.sign_caller(tx, caller)
-    txcodec.attest(tx, keys.get("node"))
+    txcodec.sign_execution(tx, keys.by_address(bytes(tx.caller)), keys.get("node"))
 
 
 def _refused(node, tx, check: str) -> TransactionRejected:
