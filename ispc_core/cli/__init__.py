@@ -12,7 +12,8 @@
 * :mod:`~ispc_core.cli.keys` — ``setup`` (node circuit keys);
 * :mod:`~ispc_core.cli.zk` — ``zk setup | prove | verify`` on circom/snarkjs files;
 * :mod:`~ispc_core.cli.zktools` — ``zk r1cs info``, ``zk wtns check``, ``zk export ...``;
-* :mod:`~ispc_core.cli.srs` — ``srs new | import | info``.
+* :mod:`~ispc_core.cli.srs` — ``srs new | import | info``;
+* :mod:`~ispc_core.cli.zkml` — ``zkml compile | setup | prove | verify`` (ONNX models as circuits).
 
 Each command module has ``register(main)``; :data:`COMMAND_MODULES` lists them
 in the order they are attached. See docs/cli.md.
@@ -38,6 +39,7 @@ COMMAND_MODULES = (
     "ispc_core.cli.zk",
     "ispc_core.cli.zktools",
     "ispc_core.cli.srs",
+    "ispc_core.cli.zkml",
 )
 
 for _name in COMMAND_MODULES:
