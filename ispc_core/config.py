@@ -86,7 +86,7 @@ class ChainSection:
     be attested by one of these nodes.
     """
 
-    circuits: tuple[str, ...] = ("wasm=contract_execution.v1", "onnx=contract_execution.v1")
+    circuits: tuple[str, ...] = ("wasm=contract_execution.v1", "onnx=onnx_inference.v1")
     accept_unproven: bool = False
     trusted_executors: tuple[str, ...] = ()
 

@@ -29,6 +29,7 @@ from ispc_core.errors import (
     ConcurrencyLimitExceeded,
     DeployError,
     IspcError,
+    LedgerError,
     NotProvided,
     OversizedInput,
     PluginFailure,
@@ -73,6 +74,9 @@ class CallResult:
     trace_id: str
     correlation_id: str
     proof_job_id: str | None = None
+    #: what the engine reported beside the result (ONNX under ``onnx_inference.v1``: onnxruntime's
+    #: float outputs and their largest deviation from the proven fixed-point outputs); never signed
+    metadata: dict[str, str] = attrs.field(factory=dict)
 
     @classmethod
     def of(cls, sealed, tx_id, tx, artifact, timings, trace_id, correlation_id, proof_job_id=None) -> "CallResult":
@@ -91,6 +95,7 @@ class CallResult:
             trace_id=trace_id,
             correlation_id=correlation_id,
             proof_job_id=proof_job_id,
+            metadata=dict(sealed.metadata),
         )
 
 
@@ -183,6 +188,7 @@ class CoordinatorCore:
         self._evidence = evidence[name][1] if name in evidence else None
         self._keys: dict[str, Any] = {}
         self._resources: dict[bytes, Any] = {}
+        self._chain_params: pb.ChainParams | None = None
         #: the proof-job runner (async mode; see ispc_core.proofjobs), set by Manager
         self.proof_jobs = None
 
@@ -230,6 +236,34 @@ class CoordinatorCore:
         """Every registered host function."""
         return self._host_functions
 
+    def circuit_for(self, kind: str) -> tuple[str, Any]:
+        """The circuit a call on a resource of ``kind`` is proven with: ``(registered name, spec)``.
+
+        ``proof.circuit`` when the chain pins its family for ``kind``; otherwise the first family the
+        chain pins for ``kind`` that a local plugin provides (``onnx_inference.v1`` for ``onnx``); otherwise
+        ``proof.circuit`` (whose proofs this chain's verifiers will then refuse, saying why).
+        """
+        pinned = self.pinned(kind)
+        specs = {n: s for n, (_, s) in self.plugins.named("ispc_circuits").items()}
+        configured = specs.get(self.config.proof.circuit)
+        if configured is not None and configured.family in pinned:
+            return self.config.proof.circuit, configured
+        for family in pinned:
+            for name, spec in specs.items():
+                if spec.family == family:
+                    return name, spec
+        return self.config.proof.circuit, self.plugins.get("ispc_circuits", self.config.proof.circuit)
+
+    def pinned(self, kind: str) -> tuple[str, ...]:
+        """The circuit families this chain's genesis pins for ``kind`` (the configuration's before genesis)."""
+        params = self._chain_params
+        if params is None:
+            try:
+                params = self._chain_params = self.node.ledger.chain_params()  # genesis never changes
+            except LedgerError:  # no genesis yet: the configured pins are what it will hold
+                return self.config.chain.pinned().get(kind, ())
+        return next((tuple(p.circuits) for p in params.circuits if p.kind == kind), ())
+
     # -- deploy ---------------------------------------------------------------------------
     def deploy(
         self, code: bytes, *, kind: str | None = None, filename: str | None = None, deployer: str = "node"
@@ -254,6 +288,7 @@ class CoordinatorCore:
         on_chain = self.node.ledger.resource_kind(rid) or self.node.mempool.pending_resources().get(rid)
         if on_chain is not None and on_chain != kind:
             raise DeployError(f"resource {rid.hex()[:16]}… is deployed on this chain as {on_chain!r}, not {kind!r}")
+        self.prepare_circuits(code, kind)
         if on_chain is None:
             key = self.node.node_key if deployer == "node" else self.caller_key(deployer)
             tx = deploy_transaction(self.chain_id, code, kind, key)
@@ -261,6 +296,37 @@ class CoordinatorCore:
         self.node.store.put(code, kind, meta)
         self._infos[rid] = info
         return DeployResult(rid, kind, tuple(e.name for e in info.exports), on_chain is None)
+
+    def resource_code(self, resource_id: bytes) -> bytes:
+        """The deployed bytes of a resource (this node's store, else its ledger); :class:`UnknownResource` if neither has it."""
+        stored = self._resources.get(bytes(resource_id))
+        if stored is not None:
+            return stored.data
+        return self.resource(bytes(resource_id))[0].data
+
+    def prepare_circuits(self, code: bytes, kind: str) -> list[str]:
+        """At deploy, for a circuit derived from the program (``CircuitSpec.members``): compile it —
+        :class:`DeployError` if the program has none (an unsupported operator, say), before anything is
+        written — and, when this node proves, make its keys (Groth16 setup, PLONK keys from the SRS).
+        Returns the circuit ids prepared."""
+        _, circuit = self.circuit_for(kind)
+        if circuit.members is None:
+            return []
+        try:
+            members = plugin_call(circuit.circuit_id, "circuit.members", circuit.members, code, self.config.proof.curve)
+        except IspcError as exc:
+            raise DeployError(f"{circuit.family}, which this chain pins for {kind!r}, has no circuit for this resource: {exc}") from None
+        if self.config.proof.mode == "off":
+            return [cid for cid, _ in members]
+        prover = self.prover(self.config.proof.scheme)
+        setup = getattr(prover, "setup", None)
+        derive = getattr(prover, "keys", None)
+        for cid, r1cs in members:
+            if callable(setup):
+                plugin_call(self.config.proof.scheme, "prover.setup", setup, cid, r1cs, self.config.proof.curve)
+            elif callable(derive):
+                plugin_call(self.config.proof.scheme, "prover.keys", derive, cid, r1cs, self.config.proof.curve)
+        return [cid for cid, _ in members]
 
     def caller_key(self, name: str):
         """The caller's key by name (keys never change once created, so they are cached)."""
@@ -359,7 +425,11 @@ class CoordinatorCore:
                 f"resource {stored.resource_id.hex()[:16]}… exports no function {ctx.request.function!r}; "
                 f"exports: {', '.join(sorted(names))}"
             )
-        call = EngineCall(stored.resource_id, stored.data, info, ctx.request.function, tuple(ctx.request.args), ctx)
+        _, circuit = self.circuit_for(stored.kind)
+        call = EngineCall(
+            stored.resource_id, stored.data, info, ctx.request.function, tuple(ctx.request.args), ctx,
+            circuit=circuit if circuit.evaluate is not None else None,
+        )
         return plugin_call(self._engine_names.get(stored.kind, stored.kind), "engine.execute", engine.execute, call)
 
     def seal(self, ctx, result, kind: str, nonce: int, req_hash: bytes) -> SealedExecution:
@@ -384,8 +454,9 @@ class CoordinatorCore:
         if self.config.proof.mode == "async":
             raise NotProvided("proof.mode = 'async' needs the asynchronous proof job store, which is not installed yet")
         prover = self.prover(self.config.proof.scheme)
-        circuit = self.plugins.get("ispc_circuits", self.config.proof.circuit)
-        instance = plugin_call(circuit.circuit_id, "circuit.instance", circuit.instance, sealed, self.config.proof.curve)
+        _, circuit = self.circuit_for(sealed.kind)
+        extra = {"code": self.resource_code(sealed.resource_id)} if circuit.uses_code else {}
+        instance = plugin_call(circuit.circuit_id, "circuit.instance", circuit.instance, sealed, self.config.proof.curve, **extra)
         return plugin_call(self.config.proof.scheme, "prover.prove", prover.prove, instance, self.config.proof.curve)
 
     def finish(self, sealed: SealedExecution, artifact: ProofArtifact | None, caller_key) -> pb.Transaction:

@@ -67,6 +67,7 @@ KNOWN_PROVIDERS: dict[tuple[str, str], str] = {
     ("prover", "groth16"): "ispc-groth16",
     ("prover", "plonk"): "ispc-plonk",
     ("proof executor", "dask"): "ispc-dask",
+    ("circuit", "onnx_inference"): "ispc-zkml",
 }
 
 

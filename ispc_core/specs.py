@@ -66,6 +66,9 @@ class EngineCall:
     function: str
     args: tuple[Any, ...]
     context: Any
+    #: the circuit this call will be proven with, when it defines the call's result
+    #: (:attr:`CircuitSpec.evaluate`); None otherwise
+    circuit: Any = None
 
 
 @attrs.frozen
@@ -243,6 +246,27 @@ class CircuitSpec:
     whether the statement covers the program's computation (``True``) or only
     binds the journal and effects, trusting the executing node (``False``).
     ``family`` (``contract_execution.v1``) is what a chain pins.
+
+    A circuit derived from the program itself (``onnx_inference.v1`` compiles
+    the deployed model) sets ``uses_code``: then ``instance``,
+    ``public_inputs`` and ``compile`` are also given ``code=`` — the deployed
+    bytes of the transaction's resource, which the node (and every verifier)
+    reads from its **own** ledger, never from the transaction. A circuit that
+    *defines* the program's result in its own semantics (fixed point, say)
+    sets ``evaluate(code, inputs, curve)``: the engine of a kind that pins it
+    calls it with the call's checked inputs and the node's proof curve, and
+    returns what it gives as the call's result, so the transaction carries
+    exactly what the proof states.
+
+    Example (a circuit plugin's hook)::
+
+        @hookimpl
+        def ispc_circuits():
+            return [CircuitSpec(
+                circuit_id="my_circuit", version="v1", applies_to=("wasm",),
+                instance=my_instance, public_inputs=my_public_inputs, compile=my_compile,
+                proves_computation=True,
+            )]
     """
 
     circuit_id: str
@@ -253,6 +277,13 @@ class CircuitSpec:
     proves_computation: bool = False
     public_inputs: Callable[..., Any] | None = None
     compile: Callable[..., Any] | None = None
+    #: ``instance``, ``public_inputs`` and ``compile`` take ``code=`` (the deployed resource bytes)
+    uses_code: bool = False
+    #: ``evaluate(code, inputs, curve) -> result`` the engine returns as the call's result (see above)
+    evaluate: Callable[..., Any] | None = None
+    #: ``members(code, curve) -> [(circuit id, R1CS)]``: the members a node compiles for a deployed
+    #: resource ahead of any call (deploy refuses a program without one; keys are made for them)
+    members: Callable[..., Any] | None = None
 
     @property
     def family(self) -> str:

@@ -237,8 +237,8 @@ def test_default_toml_with_a_changed_value_is_read_back(tmp_path):
 
 def test_chain_rules_section(tmp_path):
     cfg = load_config(tmp_path, environ={})
-    assert cfg.chain.circuits == ("wasm=contract_execution.v1", "onnx=contract_execution.v1")
-    assert cfg.chain.pinned() == {"wasm": ("contract_execution.v1",), "onnx": ("contract_execution.v1",)}
+    assert cfg.chain.circuits == ("wasm=contract_execution.v1", "onnx=onnx_inference.v1")
+    assert cfg.chain.pinned() == {"wasm": ("contract_execution.v1",), "onnx": ("onnx_inference.v1",)}
     assert cfg.chain.accept_unproven is False and cfg.chain.trusted_executors == ()
     assert "chain" in tomllib.loads(default_toml())
     write(

@@ -49,10 +49,18 @@ def verify(ctx, tx_refs, reexecute, no_ledger, as_json) -> None:
             click.echo(json.dumps([r.to_json() for r in reports], sort_keys=True))
         else:
             for r in reports:
-                kind = "proves the computation" if r.proves_computation else ("binding-only" if r.circuit else "no proof")
+                kind = meaning(r)
                 line = f"{r.tx_id.hex()} {'VALID' if r.valid else 'INVALID'} circuit {r.circuit or '(none)'}: {kind}"
                 click.echo(line if r.valid else f"{line}; reason: {one_line(r.reason)}")
         ctx.exit(0 if all(r.valid for r in reports) else 1)
+
+
+def meaning(report) -> str:
+    """What a report's proof shows, in a few words: ``computation proven: onnx_inference.v1``,
+    ``binding-only`` or ``no proof``."""
+    if report.proves_computation:
+        return f"computation proven: {report.circuit.split('/')[0]}"
+    return "binding-only" if report.circuit else "no proof"
 
 
 def _print_one(report, as_json: bool) -> None:
@@ -62,8 +70,7 @@ def _print_one(report, as_json: bool) -> None:
     click.echo(f"{report.tx_id.hex()} {'VALID' if report.valid else 'INVALID'}")
     from ispc_core.verification import trust_note
 
-    kind = "proves the computation" if report.proves_computation else ("binding-only" if report.circuit else "no proof")
-    click.echo(f"  circuit {report.circuit or '(none)'}: {kind}")
+    click.echo(f"  circuit {report.circuit or '(none)'}: {meaning(report)}")
     click.echo(f"  trust: {trust_note(report.circuit, report.proves_computation)}")
     for c in report.checks:
         click.echo(f"  {'ok ' if c.ok else 'BAD'} {c.name}: {one_line(c.detail)}")

@@ -79,6 +79,20 @@ class Mempool:
             rows = self._conn.execute("SELECT resource_id, kind FROM pending_resources").fetchall()
         return {bytes(r[0]): r[1] for r in rows}
 
+    def pending_resource_code(self, resource_id: bytes) -> tuple[str, bytes] | None:
+        """``(kind, code)`` of a resource a pending deploy transaction creates, or None."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT kind, tx_id FROM pending_resources WHERE resource_id = ?", (bytes(resource_id),)
+            ).fetchone()
+        tx = self.get(bytes(row[1])) if row is not None else None
+        if tx is None:
+            return None
+        for out in tx.outputs:
+            if out.WhichOneof("content") == "resource" and out.resource.resource_id == bytes(resource_id):
+                return row[0], bytes(out.resource.code)
+        return None
+
     def add(self, tx: pb.Transaction, *, authorized: bool = False) -> bytes:
         """Validate ``tx`` against the ledger and the pending set, store it, and return its id.
 

@@ -178,7 +178,7 @@ class ProofJobRunner:
         job_id = uuid.uuid4().hex
         self.store.add(
             job_id=job_id, sealed=sealed, request=request, caller_key=caller_key,
-            scheme=self.config.proof.scheme, curve=self.config.proof.curve, circuit=self.config.proof.circuit,
+            scheme=self.config.proof.scheme, curve=self.config.proof.curve, circuit=self.core.circuit_for(sealed.kind)[0],
             max_attempts=self.max_attempts, timeout_s=self.timeout_s,
         )
         self._reserved_cache = self._reserved_cache | set(sealed.spent)
@@ -323,8 +323,10 @@ class ProofJobRunner:
             _metrics.inc("retries")
         else:
             _metrics.observe("queue_wait_seconds", max(0.0, time.time() - job.created_at))
+        circuit = self.core.plugins.named("ispc_circuits").get(job.circuit)
+        code = self.core.resource_code(job.resource_id) if circuit is not None and circuit[1].uses_code else None
         task = ProofTask(
-            job_id=job_id, attempt=job.attempts, home=str(self.config.home),
+            job_id=job_id, attempt=job.attempts, home=str(self.config.home), code=code,
             keystore_dir=str(Path(self.config.home) / "zkkeys"), scheme=job.scheme, curve=job.curve,
             circuit=job.circuit, sealed=payload["sealed_bytes"],
             expected_vk_hash=self._vk_hashes.get((job.scheme, job.curve, job.circuit)),

@@ -44,6 +44,8 @@ class ProofTask:
     #: configuration overrides the node was opened with
     overrides: tuple[tuple[str, Any], ...] = ()
     load_entry_points: bool = True
+    #: the deployed resource bytes, for a circuit derived from them (``CircuitSpec.uses_code``)
+    code: bytes | None = None
 
 
 _cache: dict[tuple, tuple[Any, Any]] = {}
@@ -107,7 +109,8 @@ def run_proof_task(task: ProofTask):
     sealed = codec.decode_sealed(task.sealed, what=f"proof job {task.job_id}")
     t0 = time.perf_counter()
     try:
-        instance = circuit.instance(sealed, task.curve)
+        extra = {"code": task.code} if circuit.uses_code else {}
+        instance = circuit.instance(sealed, task.curve, **extra)
         artifact = prover.prove(instance, task.curve)
     except (ProofJobError, CorruptData):
         raise  # a damaged key file: typed, deterministic (retrying cannot mend it)

@@ -100,6 +100,13 @@ class Verifier:
         """The kind of a resource deployed on this chain, confirmed or pending."""
         return self.node.ledger.resource_kind(rid) or self.node.mempool.pending_resources().get(bytes(rid))
 
+    def resource_code(self, rid: bytes) -> bytes | None:
+        """The deployed bytes of a resource from this node's own ledger or mempool (never from the transaction)."""
+        found = self.node.ledger.resource_code(rid)
+        if found is None:
+            found = self.node.mempool.pending_resource_code(rid)
+        return found[1] if found is not None else None
+
     # ---------------------------------------------------------------- the checks
     def verify(
         self, tx: pb.Transaction, *, check_ledger: bool = True, check_pairing: bool | None = None, verified: Container = ()
@@ -170,6 +177,7 @@ class Verifier:
             accept_unproven=chain.accept_unproven,
             check_pairing=pairing,
             verified=verified,
+            code=lambda: self.resource_code(rid),
         )
         checks.append(Check("proof", True, summary))
         return circuit, proves

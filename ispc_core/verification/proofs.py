@@ -30,7 +30,7 @@ import hashlib
 import threading
 from typing import Any, Callable, Container, Iterable
 
-from ispc_core.errors import NotProvided
+from ispc_core.errors import IspcError, NotProvided
 from ispc_core.proto import transaction_pb2 as pb
 from ispc_core.specs import CircuitSpec, ProofArtifact
 from ispc_core.verification.report import CheckFailed
@@ -73,15 +73,18 @@ def the_proof(tx: pb.Transaction) -> pb.ZKStateProof | None:
     return carried[0]
 
 
-def r1cs_digest(spec: CircuitSpec, circuit_id: str, curve: str) -> tuple[str, int]:
-    """sha256 (hex) of the iden3 ``.r1cs`` of one circuit and its constraint count (cached per process)."""
+def r1cs_digest(spec: CircuitSpec, circuit_id: str, curve: str, **extra) -> tuple[str, int]:
+    """sha256 (hex) of the iden3 ``.r1cs`` of one circuit and its constraint count (cached per process).
+
+    ``extra`` (``code=``, ``tx=``) goes to ``spec.compile`` for a circuit derived from the program
+    (:attr:`CircuitSpec.uses_code`); its circuit id names the program, so the cache key stays the id."""
     from ispc_core.zk.formats import write_r1cs
 
     key = (circuit_id, curve, id(spec))
     with _digest_lock:
         hit = _digests.get(key)
     if hit is None:
-        r1cs = spec.compile(circuit_id, curve)
+        r1cs = spec.compile(circuit_id, curve, **extra)
         hit = (hashlib.sha256(write_r1cs(r1cs)).hexdigest(), len(r1cs.constraints))
         with _digest_lock:
             _digests[key] = hit
@@ -115,11 +118,14 @@ def check_proof(
     accept_unproven: bool,
     check_pairing: bool = True,
     verified: Container[ProofArtifact] = (),
+    code: Callable[[], bytes | None] | None = None,
 ) -> tuple[str, bool, str]:
     """Raise :class:`CheckFailed` unless the proof holds; returns ``(circuit id, proves computation, summary)``.
 
     ``verified``: artifacts whose pairing already held in a batch (:func:`batch_verified`); for those
-    the prover is not asked again (everything else is still checked).
+    the prover is not asked again (everything else is still checked). ``code()``: the deployed bytes of
+    the transaction's resource from this node's own ledger, for a circuit derived from them
+    (:attr:`CircuitSpec.uses_code`: ``compile`` and ``public_inputs`` get ``code=`` and ``tx=``).
     """
     zk = the_proof(tx)
     if zk is None:
@@ -142,6 +148,12 @@ def check_proof(
         prover = prover_for(artifact.proving_scheme, artifact.curve)
     except NotProvided as exc:
         raise CheckFailed(NAME, f"cannot check scheme {artifact.proving_scheme!r} on {artifact.curve!r}: {exc}") from None
+    extra: dict[str, Any] = {}
+    if spec.uses_code:
+        program = code() if code is not None else None
+        if not program:
+            raise CheckFailed(NAME, f"circuit {spec.family} is derived from the deployed program, which this node does not hold")
+        extra = {"code": program}
     vk = artifact.verification_key_hash.hex()
     info_fn = getattr(prover, "key_info", None)
     try:
@@ -159,15 +171,15 @@ def check_proof(
             NAME, f"key {vk[:16]}… is the key of {info.get('circuit_id')} on {info.get('curve')}, not of {artifact.circuit_id} on {artifact.curve}"
         )
     try:
-        digest, constraints = r1cs_digest(spec, artifact.circuit_id, artifact.curve)
-    except (ValueError, KeyError) as exc:
+        digest, constraints = r1cs_digest(spec, artifact.circuit_id, artifact.curve, **(dict(extra, tx=tx) if extra else {}))
+    except (ValueError, KeyError, IspcError) as exc:
         raise CheckFailed(NAME, f"circuit {artifact.circuit_id}: {exc}") from None
     if info.get("r1cs_sha256") != digest:
         raise CheckFailed(NAME, f"key {vk[:16]}… was not made for the constraint system of {artifact.circuit_id} this node compiles")
     if artifact.constraint_count != constraints:
         raise CheckFailed(NAME, f"constraint count {artifact.constraint_count} is not {constraints} (the circuit's)")
     try:
-        expected = tuple(spec.public_inputs(tx, artifact.curve, artifact.circuit_id))
+        expected = tuple(spec.public_inputs(tx, artifact.curve, artifact.circuit_id, **extra))
     except Exception as exc:  # noqa: BLE001 - a transaction the circuit cannot describe is invalid
         raise CheckFailed(NAME, f"cannot recompute the public inputs: {type(exc).__name__}: {exc}") from None
     if artifact.public_inputs != expected:

@@ -81,7 +81,7 @@ def test_onnx_inference_proof_binds_the_output(tmp_path):
         b.submit_transaction(deploy)
         report = verify_transaction(b, tx)
         assert report.valid, report.reason
-        assert report.circuit.startswith("contract_execution.v1") and not report.proves_computation
+        assert report.circuit.startswith("onnx_inference.v1/" + model.hex()) and report.proves_computation
 
         changed = flip_last_output_bit(tx)
         report = verify_transaction(b, changed, check_ledger=False)

@@ -231,6 +231,26 @@ def _signature(metadata: Mapping[str, str]) -> ModelSignature:
         raise DeployError(f"the resource's ONNX metadata is missing or unreadable ({exc}); deploy it again") from None
 
 
+def reference_report(family: str, reference, proven) -> dict[str, str]:
+    """What a call under a result-defining circuit reports beside its result (never signed):
+    the circuit, onnxruntime's float outputs and the largest absolute deviation from them.
+
+    >>> reference_report("onnx_inference.v1", [("y", np.array([0.5]))], [("y", np.array([0.5]))])["max_deviation"]
+    '0.0'
+    """
+    worst = 0.0
+    for (_, ref), (_, got) in zip(reference, proven):
+        if ref.size and ref.dtype.kind in "fiu":
+            with np.errstate(invalid="ignore", over="ignore"):
+                diff = np.abs(np.asarray(ref, dtype=np.float64) - np.asarray(got, dtype=np.float64))
+            worst = max(worst, float(np.nanmax(diff)) if np.isfinite(diff).any() else float("inf"))
+    return {
+        "proven_by": family,
+        "onnxruntime_outputs": json.dumps({n: np.asarray(a, dtype=np.float64).tolist() for n, a in reference}),
+        "max_deviation": repr(worst),
+    }
+
+
 class OnnxEngine:
     """Runs ONNX models; one instance per node (it owns the session cache).
 
@@ -433,6 +453,13 @@ class OnnxEngine:
         finally:
             self._leave()
 
+        circuit = getattr(call, "circuit", None)
+        proven = None
+        if circuit is not None and getattr(circuit, "evaluate", None) is not None:
+            # the circuit defines the result (onnx_inference.v1: fixed point); onnxruntime's is reported beside it
+            proven = self._proven_outputs(call, circuit, inputs, named_outputs)
+            reference, named_outputs = named_outputs, proven
+            encoded_outputs = tensorcodec.encode_tensors(list(named_outputs))
         output_data = tensorcodec.IO_MAGIC + tensorcodec.encode_tensors(inputs) + encoded_outputs
         host = getattr(ctx, "host", None)
         if host is not None:
@@ -443,11 +470,25 @@ class OnnxEngine:
             "input_shapes": json.dumps({n: list(a.shape) for n, a in inputs}),
             "output_shapes": json.dumps({n: list(a.shape) for n, a in named_outputs}),
         }
+        if proven is not None:
+            metadata.update(reference_report(circuit.family, reference, proven))
         usage = {
             "input_bytes": sum(a.nbytes for _, a in inputs),
             "output_bytes": sum(a.nbytes for _, a in named_outputs),
         }
         return EngineResult(values=named_outputs, output_data=output_data, usage=usage, metadata=metadata)
+
+    def _proven_outputs(self, call: EngineCall, circuit: Any, inputs, reference) -> tuple[tuple[str, np.ndarray], ...]:
+        """The outputs ``circuit`` defines for this call (``CircuitSpec.evaluate`` on the node's proof curve)."""
+        curve = str(config_value(self.config, "proof", "curve", "bn254"))
+        proven = tuple((str(n), np.asarray(a)) for n, a in circuit.evaluate(bytes(call.code), dict(inputs), curve))
+        names = [n for n, _ in reference]
+        if [n for n, _ in proven] != names:
+            raise ExecutionError(f"circuit {circuit.family} gives outputs {[n for n, _ in proven]}; the model's are {names}")
+        for (n, a), (_, ref) in zip(proven, reference):
+            if a.shape != ref.shape:
+                raise ExecutionError(f"circuit {circuit.family}: output {n!r} has shape {list(a.shape)}; onnxruntime's is {list(ref.shape)}")
+        return proven
 
     def _request(
         self, key: bytes, code: bytes, keep: bool, message: dict[str, Any], deadline: float, *, send_code: bool = False
