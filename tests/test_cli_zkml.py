@@ -65,7 +65,7 @@ def test_json_shapes(work, tmp_path):
     s = json.loads(ok(tmp_path, "zkml", "setup", tmp_path / "m.zk", "--json").stdout)
     assert s["scheme"] == "groth16" and len(s["verification_key_hash"]) == 64 and Path(s["verification_key"]).is_file()
     p = json.loads(ok(tmp_path, "zkml", "prove", tmp_path / "m.zk", MLP_INPUT, "-o", tmp_path / "p.json", "--json").stdout)
-    assert p["scheme"] == "groth16" and p["proof_bytes"] > 0 and set(p["timings"]) == {"compile", "witness", "prove"}
+    assert p["scheme"] == "groth16" and p["proof_bytes"] > 0 and set(p["timings"]) == {"compile", "witness", "keys", "prove"}
 
 
 def test_a_tampered_proof_is_invalid_exit_1(work):

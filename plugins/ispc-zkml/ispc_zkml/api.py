@@ -157,7 +157,8 @@ class ProofResult:
     path: Path
     document: dict = field(repr=False)
     outputs: dict[str, np.ndarray] = field(repr=False)
-    #: seconds: "compile" (rebuilding the circuit's hints), "witness" (witness + check), "prove"
+    #: seconds: "compile" (rebuilding the circuit's hints), "witness" (witness + check), "keys" (finding and
+    #: checking the key), "prove" (reading the proving key and proving)
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict:
@@ -658,8 +659,9 @@ def prove(d: str | Path, inputs: str | Path | Mapping, out_path: str | Path, *, 
         raise ArtifactError(f"{d / KEYS_DIR}: the {scheme} key {entry['verification_key_hash'][:16]}… is missing or not this circuit's; run setup again", path=str(d / KEYS_DIR))
     if scheme == "plonk":
         _check_srs(prover, info, cm.curve, d)
-    art = prover.prove(inst, cm.curve)
     t3 = time.perf_counter()
+    art = prover.prove(inst, cm.curve)  # reads the proving key from the directory, then proves
+    t4 = time.perf_counter()
     if art.verification_key_hash != vk_hash:
         raise ArtifactError(f"{d / KEYS_DIR}: the prover used another key than keys.json names; run setup again", path=str(d / KEYS_DIR))
     outputs = cm.dequantize(inst.outputs)
@@ -680,7 +682,7 @@ def prove(d: str | Path, inputs: str | Path | Mapping, out_path: str | Path, *, 
     }
     out = Path(out_path)
     _write_atomic(out, _json_bytes(doc))
-    return ProofResult(out, doc, outputs, {"compile": t1 - t0, "witness": t2 - t1, "prove": t3 - t2})
+    return ProofResult(out, doc, outputs, {"compile": t1 - t0, "witness": t2 - t1, "keys": t3 - t2, "prove": t4 - t3})
 
 
 # ---------------------------------------------------------------------------------------

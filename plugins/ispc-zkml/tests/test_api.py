@@ -98,7 +98,7 @@ def test_groth16_round_trip(mlp_dir, proof, mlp_bytes, mlp_input):
     assert d["circuit_id"] == cm.circuit_id and d["scheme"] == "groth16" and d["curve"] == "bn254"
     assert np.array_equal(np.array(d["outputs"]["y"]), want)
     assert [int(v) for v in d["public_inputs"]] == list(cm.public_inputs(cm.quantize_inputs({"x": mlp_input}), cm.instance({"x": mlp_input}).outputs))
-    assert set(proof.timings) == {"compile", "witness", "prove"}
+    assert set(proof.timings) == {"compile", "witness", "keys", "prove"}
     v = api.verify(mlp_dir, proof.path)
     assert v and v.valid and v.reason == "valid" and v.scheme == "groth16"
     np.testing.assert_array_equal(v.outputs["y"], want)
