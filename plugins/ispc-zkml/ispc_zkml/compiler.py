@@ -63,7 +63,9 @@ from ispc_core.zk.fixedpoint import bits_for, clip, from_field, relu, rescale, r
 from ispc_core.zk.r1cs import LC, R1CS, CircuitBuilder
 
 from .errors import InputError, ModelError, ScaleOverflow, UnsupportedOperator
+from .activations import ACTIVATIONS, lower_activation
 from .spatial import SPATIAL, lower_spatial
+from .values import Value, absmax, ints, obj, quant
 
 CIRCUIT_NAME = "onnx_inference"
 VERSION = "v1"
@@ -72,12 +74,26 @@ FAMILY = f"{CIRCUIT_NAME}.{VERSION}"
 SUPPORTED = (
     "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Clip",
     "Flatten", "Reshape", "Identity", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Shape",
-) + SPATIAL  # fmt: skip
+) + SPATIAL + ACTIVATIONS  # fmt: skip
 #: largest default scale, and the widest quotient range check the default scale allows
 MAX_SCALE = 16
 QUOTIENT_BITS = 32
 #: dtypes a graph input may have (its values are quantized to fixed point)
 FLOAT_TYPES = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16)
+_T = onnx.TensorProto
+#: integer element types and their ranges (an output of one of these is at scale 0)
+INT_RANGES = {
+    _T.INT8: (-(1 << 7), (1 << 7) - 1), _T.UINT8: (0, (1 << 8) - 1), _T.INT16: (-(1 << 15), (1 << 15) - 1),
+    _T.UINT16: (0, (1 << 16) - 1), _T.INT32: (-(1 << 31), (1 << 31) - 1), _T.UINT32: (0, (1 << 32) - 1),
+    _T.INT64: (-(1 << 63), (1 << 63) - 1), _T.UINT64: (0, (1 << 64) - 1),
+}  # fmt: skip
+INT_TYPES = tuple(INT_RANGES)
+
+
+def _finite_err(err) -> np.ndarray:
+    """An error bound as float64, an undefined one (``inf · 0``) as ``inf``."""
+    e = np.asarray(err, dtype=np.float64)
+    return np.where(np.isnan(e), np.inf, e)
 
 __all__ = [
     "CIRCUIT_NAME",
@@ -144,59 +160,8 @@ class _Builder(CircuitBuilder):
         return self.witness_values()
 
 
-def _obj(shape) -> np.ndarray:
-    return np.empty(shape, dtype=object)
-
-
-@dataclass
-class _Value:
-    """An activation tensor: element linear combinations at scale ``2^scale``.
-
-    ``bound``: ``|X| <= bound`` for every input in the declared range (sizes range checks);
-    ``hard``: ``|X| <= hard`` for every witness the constraints accept (the no-wrap check);
-    ``err``: ``|X / 2^scale − exact| <= err`` (real units) against exact real arithmetic;
-    ``sign``: the ``[X >= 0]`` bit of each element when a range check already made it.
-    """
-
-    lc: np.ndarray
-    bound: np.ndarray
-    hard: np.ndarray
-    err: np.ndarray
-    scale: int
-    sign: np.ndarray | None = None
-    #: this value rescaled to scale s, once made (a tensor read by two nodes is rescaled once)
-    ensured: "_Value | None" = None
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.lc.shape
-
-    def apply(self, fn) -> "_Value":
-        return _Value(
-            fn(self.lc), fn(self.bound), fn(self.hard), fn(self.err), self.scale,
-            None if self.sign is None else fn(self.sign), None if self.ensured is None else self.ensured.apply(fn),
-        )
-
-    def realmax(self) -> np.ndarray:
-        """Largest |real value| of each element (float)."""
-        return self.bound.astype(float) / 2.0**self.scale + self.err
-
-
-def _ints(a: np.ndarray) -> np.ndarray:
-    """An object array of Python ints."""
-    out = _obj(np.shape(a))
-    flat = np.asarray(a).reshape(-1)
-    out.reshape(-1)[:] = [int(v) for v in flat]
-    return out
-
-
-def _quant(c: np.ndarray, e: int) -> np.ndarray:
-    """round(c · 2^e) as an object array of Python ints."""
-    return _ints(np.rint(np.asarray(c, dtype=np.float64) * 2.0**e))
-
-
-def _absmax(a: np.ndarray) -> int:
-    return max((abs(int(v)) for v in a.reshape(-1)), default=0)
+_Value = Value
+_obj, _ints, _quant, _absmax = obj, ints, quant, absmax
 
 
 @dataclass(frozen=True)
@@ -253,8 +218,12 @@ def _fold(node, args: list) -> list[np.ndarray]:
 # the lowering
 # ---------------------------------------------------------------------------------------
 class _Lowering:
-    def __init__(self, cb: _Builder, scale: int):
+    def __init__(self, cb: _Builder, scale: int, types: Mapping[str, int] | None = None):
         self.cb, self.s, self.r = cb, scale, cb.r
+        #: the element type of every tensor onnx's shape inference knows (``onnx.TensorProto`` codes)
+        self.types = dict(types or {})
+        #: the default domain's opset (operators whose semantics changed with it look here)
+        self.opset = 17
         self.max_bits = 0  # widest range check used so far
         self.max_quotient_bits = 0
         self.limit = cb.field.bits - 2  # k + b and every |X| must stay below this many bits
@@ -620,6 +589,8 @@ def _lower(L: _Lowering, node, name: str, args: list) -> list:
         return [L.clip(x, lo, hi, name)]
     if op in SPATIAL:
         return lower_spatial(L, node, name, args, at, _Value, _obj, _quant)
+    if op in ACTIVATIONS:
+        return lower_activation(L, node, name, args, at)
     raise UnsupportedOperator(name, op)
 
 
@@ -674,6 +645,8 @@ class CompiledModel:
     _input_wires: dict[str, np.ndarray] = field(repr=False)
     _output_wires: dict[str, np.ndarray] = field(repr=False)
     _id_wires: tuple[int, int] = field(repr=False)
+    #: the scale of each output: ``s`` for a float output, 0 for an integer one (the value is the integer)
+    output_scales: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     version = VERSION
@@ -722,8 +695,13 @@ class CompiledModel:
         return out
 
     def dequantize(self, values: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Fixed-point integers → floats (``v / 2^s``)."""
-        return {k: np.asarray(v, dtype=np.float64) / 2.0**self.scale for k, v in values.items()}
+        """Fixed-point integers → floats (``v / 2^s``); an integer output (scale 0, e.g. ArgMax's
+        index) as int64, unchanged."""
+        out = {}
+        for k, v in values.items():
+            e = self.output_scales.get(k, self.scale)
+            out[k] = np.asarray(v, dtype=np.int64) if e == 0 else np.asarray(v, dtype=np.float64) / 2.0**e
+        return out
 
     def public_inputs(self, inputs_q: Mapping[str, np.ndarray], outputs_q: Mapping[str, np.ndarray]) -> tuple[int, ...]:
         """The public inputs from the model id, quantized inputs and quantized outputs (what a verifier recomputes).
@@ -854,10 +832,11 @@ def _bounds(input_range, names) -> dict[str, float]:
     return out
 
 
-def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, bounds, input_check: str = "circuit") -> CompiledModel:
+def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, bounds, input_check: str = "circuit", types=None) -> CompiledModel:
     graph = proto.graph
     cb = _Builder(get_field(curve))
-    L = _Lowering(cb, scale)
+    L = _Lowering(cb, scale, types)
+    L.opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), L.opset)
     model_id = hashlib.sha256(data).digest()
     params = compile_params(scale, bounds, specs, input_check)
     env: dict[str, Any] = {}
@@ -915,7 +894,7 @@ def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, b
             layers.append(
                 LayerReport(
                     name, node.op_type, len(cb._constraints) - n0, L.max_bits, v.scale if v else 0, v.shape if v else (),
-                    float(v.realmax().max(initial=0.0)) if v else 0.0, float(v.err.max(initial=0.0)) if v else 0.0,
+                    float(_finite_err(v.realmax()).max(initial=0.0)) if v else 0.0, float(_finite_err(v.err).max(initial=0.0)) if v else 0.0,
                 )
             )
             L.max_bits = max(L.max_bits, b0)
@@ -925,14 +904,21 @@ def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, b
     # outputs: at scale s, each equal to its public wire
     n0 = len(cb._constraints)
     L.max_bits = 0
-    out_vals, output_wires, err_bound, out_bounds = {}, {}, {}, {}
+    out_vals, output_wires, err_bound, out_bounds, out_scales = {}, {}, {}, {}, {}
     for vi in graph.output:
         v = env.get(vi.name)
         if v is None:
             raise ModelError(f"output {vi.name!r} is never computed", node=vi.name)
+        integer = vi.type.tensor_type.elem_type in INT_TYPES
         if isinstance(v, np.ndarray):
-            v = L.const_value(v.astype(np.float64), scale)
-        out_vals[vi.name] = L.ensure(v, vi.name)
+            v = L.const_value(v.astype(np.float64), 0 if integer else scale)
+        if integer:  # an integer output (ArgMax's index, a quantized tensor) is the integer itself: scale 0
+            if v.scale != 0:
+                raise ModelError(f"output {vi.name!r} has an integer type but a fixed-point value (scale 2^{v.scale})", node=vi.name)
+        else:
+            v = L.upscale(L.ensure(v, vi.name), scale)
+        out_vals[vi.name] = v
+        out_scales[vi.name] = v.scale
     for oname, v in out_vals.items():
         wires = _obj(v.shape)
         for idx in np.ndindex(*v.shape):
@@ -941,8 +927,8 @@ def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, b
             cb.assert_equal(lc, w, f"{oname}{list(idx)} = public output")
             (wires[idx],) = w.terms
         output_wires[oname] = wires
-        err_bound[oname] = np.asarray(v.err, dtype=np.float64)
-        out_bounds[oname] = float(v.realmax().max(initial=0.0))
+        err_bound[oname] = _finite_err(v.err)
+        out_bounds[oname] = float(_finite_err(v.realmax()).max(initial=0.0))
     layers.append(LayerReport("(outputs)", "output", len(cb._constraints) - n0, L.max_bits, scale, (), max(out_bounds.values(), default=0.0), max((float(e.max(initial=0.0)) for e in err_bound.values()), default=0.0)))
     r1cs = cb.compile()
     return CompiledModel(
@@ -961,6 +947,7 @@ def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, b
         layers=layers,
         max_quotient_bits=L.max_quotient_bits,
         folded=folded,
+        output_scales=out_scales,
         _cb=cb,
         _input_wires=input_wires,
         _output_wires=output_wires,
@@ -983,10 +970,14 @@ def _prepare(model, input_shapes):
             for d in specs[vi.name]:
                 dims.add().dim_value = d
     try:
-        onnx.shape_inference.infer_shapes(fixed, strict_mode=True)
+        inferred = onnx.shape_inference.infer_shapes(fixed, strict_mode=True)
     except Exception as e:
         raise ModelError(f"shape inference failed with the inputs fixed to {specs}: {e}") from e
-    return proto, data, specs
+    types = {t.name: t.data_type for t in inferred.graph.initializer}
+    for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
+        if vi.type.HasField("tensor_type"):
+            types[vi.name] = vi.type.tensor_type.elem_type
+    return proto, data, specs, types
 
 
 def choose_scale(
@@ -1027,16 +1018,16 @@ def compile_model(
     """
     if input_check not in INPUT_CHECKS:
         raise InputError(f"input_check must be one of {', '.join(INPUT_CHECKS)}, got {input_check!r}")
-    proto, data, specs = _prepare(model, input_shapes)
+    proto, data, specs, types = _prepare(model, input_shapes)
     bounds = _bounds(input_range, list(specs))
     if scale is not None:
         if not isinstance(scale, int) or scale < 1:
             raise ScaleOverflow(f"the scale must be an integer >= 1, got {scale!r}", bits=0, limit=0)
-        return _build(proto, data, scale, curve, specs, bounds, input_check)
+        return _build(proto, data, scale, curve, specs, bounds, input_check, types)
     last: Exception | None = None
     for s in range(max_scale, 0, -1):
         try:
-            cm = _build(proto, data, s, curve, specs, bounds, input_check)
+            cm = _build(proto, data, s, curve, specs, bounds, input_check, types)
         except ScaleOverflow as e:
             last = e
             continue
