@@ -342,8 +342,8 @@ class CoordinatorCore:
         stored = self._resources.get(resource_id)
         if stored is None:
             if not self.node.store.has(resource_id):
-                on_chain = self.node.ledger.resource_code(resource_id)
-                if on_chain is not None:  # deployed by another node: its bytes came with the chain
+                on_chain = self.node.ledger.resource_code(resource_id) or self.node.mempool.pending_resource_code(resource_id)
+                if on_chain is not None:  # deployed by another node: its bytes came with the chain (or its pending deploy)
                     self.node.store.put(on_chain[1], on_chain[0], {})
             stored = self.node.store.get(resource_id)
             if len(self._resources) > 256:
@@ -759,6 +759,14 @@ class Manager:
                 raise RequestError(f"no such file: {path}")
             filename, source = path.name, path.read_bytes()
         return self.core.deploy(bytes(source), kind=kind, filename=filename, deployer=deployer)
+
+    def prepare_circuits(self, resource_id: bytes) -> list[str]:
+        """Compile the circuits derived from a deployed resource and make their keys with this node's
+        prover (Groth16: a development setup; PLONK: keys derived from the node's SRS) — what a verifying
+        node runs ahead of time for ``onnx_inference.v1``, since verification never makes a key.
+        Returns the circuit ids; ``[]`` for a kind whose circuit is not derived from the program."""
+        stored, _, _ = self.core.resource(bytes(resource_id))
+        return self.core.prepare_circuits(stored.data, stored.kind)
 
     def call(self, request: CallRequest, **kwargs) -> CallResult:
         """Run one call end to end (see :meth:`CoordinatorCore.call`); errors are typed :class:`IspcError`."""

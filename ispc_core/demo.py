@@ -91,6 +91,12 @@ def _plan(overrides: dict[str, Any]):
         else:
             missing.append(pm.missing_message("ispc_circuits", cfg.proof.circuit, circuits))
         mode = "off"
+    if mode != "off":
+        families = {spec.family for spec in pm.named("ispc_circuits").values() for spec in [spec[1]]}
+        for kind, pinned in cfg.chain.pinned().items():
+            if kind in engines and not families & set(pinned):
+                missing.append(f"no installed circuit proves {kind!r} calls under this chain's pins ({', '.join(pinned)})"
+                               + (" — install ispc-zkml" if "onnx_inference.v1" in pinned else ""))
     if mode == "async":
         mode = "sync"  # the demo waits for its proofs either way
     return engines, provers, missing, mode, pm
@@ -143,7 +149,8 @@ def run_demo(home: str | None, overrides: dict[str, Any]) -> None:
         balances = (m.balance(alice.hex()), m.balance(bob.hex()))
         join = {**overrides, **m.chain_overrides()}
         transfer = next((r for r in results if r.transaction.execution.function == "transfer"), None)
-    _on_node_b(path, join, exported, (alice, bob), balances, transfer)
+        inference = next((r for r in results if r.metadata.get("proven_by") and r.proof is not None), None)
+    _on_node_b(path, join, exported, (alice, bob), balances, transfer, inference)
     _say("\ndemo finished" + (f"; {len(missing)} plugin(s) missing, see above" if missing else ""))
 
 
@@ -185,24 +192,39 @@ def _wasm_part(m, alice: bytes, bob: bytes) -> list:
     return out
 
 
+#: the example models the demo deploys and calls: (file stem, what it is)
+ONNX_EXAMPLES = (("mlp", "16→8 MLP"), ("cnn", "8×8 CNN: conv, ReLU, max pool, dense"), ("mlp_int8", "int8-quantized MLP"))
+
+
 def _onnx_part(m) -> list:
-    model = find_example("plugins/ispc-onnx/examples/mlp.onnx")
-    inputs = find_example("plugins/ispc-onnx/examples/mlp_input.json")
-    if model is None or inputs is None:
-        _say("\n-- skipped: the example MLP model was not found")
-        return []
+    from ispc_core.errors import DeployError
     from ispc_core.inputs import load_json_inputs
 
-    dep = m.deploy(model)
-    _say(f"\n-- deployed ONNX model (16→8 MLP) {dep.resource_id.hex()}")
-    res = m.call(CallRequest(dep.resource_id, "run", caller="alice", named_inputs=load_json_inputs(inputs)))
-    for name, arr in res.values:
-        _say(f"  output {name} {list(getattr(arr, 'shape', ()))}: {json.dumps([round(float(x), 4) for x in arr.ravel()[:8]])}")
-    _show("inference done", res)
-    return [res]
+    out = []
+    for stem, what in ONNX_EXAMPLES:
+        model = find_example(f"plugins/ispc-onnx/examples/{stem}.onnx")
+        inputs = find_example(f"plugins/ispc-onnx/examples/{stem}_input.json")
+        if model is None or inputs is None:
+            _say(f"\n-- skipped: the example model {stem}.onnx was not found")
+            continue
+        try:
+            dep = m.deploy(model)
+        except DeployError as exc:
+            _say(f"\n-- skipped: {stem}.onnx ({what}) cannot be deployed on this chain: {exc}")
+            continue
+        _say(f"\n-- deployed ONNX model {stem}.onnx ({what}) {dep.resource_id.hex()}")
+        res = m.call(CallRequest(dep.resource_id, "run", caller="alice", named_inputs=load_json_inputs(inputs)))
+        for name, arr in res.values:
+            _say(f"  output {name} {list(getattr(arr, 'shape', ()))}: {json.dumps([round(float(x), 4) for x in arr.ravel()[:8]])}")
+        if res.metadata.get("proven_by"):
+            _say(f"  (the {res.metadata['proven_by']} fixed-point outputs; onnxruntime's float outputs differ by at most "
+                 f"{float(res.metadata.get('max_deviation', 'nan')):.2g})")
+        _show("inference done", res)
+        out.append(res)
+    return out
 
 
-def _on_node_b(path: Path, join: dict[str, Any], exported: list[bytes], people, balances, transfer) -> None:
+def _on_node_b(path: Path, join: dict[str, Any], exported: list[bytes], people, balances, transfer, inference=None) -> None:
     """Node B on A's chain, sharing only A's key store: it verifies and admits A's transactions, mines them
     and shows the same balances; then it refuses a forged transfer."""
     from ispc_core.coordinator import Manager
@@ -229,8 +251,8 @@ def _on_node_b(path: Path, join: dict[str, Any], exported: list[bytes], people, 
             if not tx.HasField("execution"):
                 what = "deployer's signature"
             elif report.circuit:
-                what = f"{report.circuit}: " + ("proves the computation" if report.proves_computation
-                                                 else "binding-only: trusts the executing node")
+                what = (f"computation proven: {report.circuit.split('/')[0]}" if report.proves_computation
+                        else f"{report.circuit}: binding-only, trusts the executing node")
             else:
                 what = "no proof (development chain)"
             _say(f"  {report.tx_id.hex()[:16]}… {name:<9} {verdict}  [{what}]")
@@ -241,6 +263,8 @@ def _on_node_b(path: Path, join: dict[str, Any], exported: list[bytes], people, 
         _say(f"balances on B: alice {now[0]}, bob {now[1]}" + ("  (the same as on A)" if now == balances else "  DIFFERENT FROM A"))
         if transfer is not None:
             _forgery(b, transfer.transaction, bob)
+        if inference is not None:
+            _inference_forgery(b, inference)
 
 
 def _forgery(b, tx, payee: bytes) -> None:
@@ -284,3 +308,42 @@ def _forgery(b, tx, payee: bytes) -> None:
     unchanged = len(b.node.mempool) == 0 and b.node.ledger.snapshot().height == height
     _say(f"  node B {'unchanged' if unchanged else 'CHANGED'}: mempool {len(b.node.mempool)}, height "
          f"{b.node.ledger.snapshot().height}, attacker balance {b.balance(attacker.address.hex())}")
+
+
+def _inference_forgery(b, res) -> None:
+    """An ONNX call's first output moved by one unit in the last place (2^-s) wherever it appears (return
+    values, return data, the journal's result.set), hashes recomputed, signed with the attacker's own key:
+    the journal is consistent, so only the proof can refuse it — and B does."""
+    from ispc_core.errors import TransactionRejected
+    from ispc_core.journal import decode_arg, encode_arg, rehash_execution, request_hash_of
+    from ispc_core.node import txcodec
+    from ispc_core.node.keys import NodeKey
+    from ispc_core.proto import transaction_pb2 as pb
+    from ispc_core.seal import receipt_state_id
+
+    attacker = NodeKey.generate("attacker")
+    t = pb.Transaction()
+    t.CopyFrom(res.transaction)
+    ex = t.execution
+    scale = int(res.proof.circuit_id.rsplit("/s", 1)[1].split("-")[0])
+    name, arr = decode_arg(bytes(ex.return_values[0]))
+    moved = arr.copy()
+    moved.flat[0] += 2.0**-scale
+    old, new = arr.tobytes(), moved.tobytes()
+    ex.return_values[0] = encode_arg((name, moved))
+    ex.return_data = bytes(ex.return_data).replace(old, new)
+    for entry in ex.journal:
+        entry.args[:] = [bytes(a).replace(old, new) for a in entry.args]
+    t.caller = attacker.address  # the attacker's own call, so every signature is genuinely its own
+    for out in t.outputs:  # its receipt is named by the (new) request hash
+        if out.HasField("state") and out.state.metadata.get("receipt") == "1":
+            out.state.state_id = receipt_state_id(request_hash_of(t))
+    rehash_execution(t, res.proof.curve)
+    txcodec.sign_execution(t, attacker, attacker)
+    _say(f"\n-- a forgery: the inference's output {name}[0] moved from {arr.flat[0]:.6f} to {moved.flat[0]:.6f} "
+         f"(one unit at scale 2^{scale}) in the result and the journal, called and signed by an attacker, hashes recomputed")
+    try:
+        b.submit_transaction(txcodec.encode(t))
+        _say("  ACCEPTED (this is a bug)")
+    except TransactionRejected as exc:
+        _say(f"  node B refuses it ({exc.reason}): {str(exc).split('): ', 1)[-1]}")

@@ -93,6 +93,23 @@ def deploy(ctx: click.Context, file: str, kind: str | None, as_json: bool) -> No
         )
 
 
+def reference_outputs(metadata: dict) -> dict | None:
+    """What the engine reported beside a result a circuit defines (``proven_by``, onnxruntime's float
+    ``outputs`` by name, ``max_deviation``), or None when the values are the engine's own.
+
+    >>> reference_outputs({"proven_by": "onnx_inference.v1", "onnxruntime_outputs": '{"y": [0.5]}', "max_deviation": "1e-05"})
+    {'proven_by': 'onnx_inference.v1', 'outputs': {'y': [0.5]}, 'max_deviation': 1e-05}
+    """
+    if not metadata.get("proven_by"):
+        return None
+    try:
+        outputs = json.loads(metadata.get("onnxruntime_outputs", "{}"))
+        deviation = float(metadata.get("max_deviation", "nan"))
+    except ValueError:
+        outputs, deviation = {}, float("nan")
+    return {"proven_by": metadata["proven_by"], "outputs": outputs, "max_deviation": deviation}
+
+
 @click.command(cls=CallCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("resource")
 @click.argument("function", required=False, default=None)
@@ -154,7 +171,15 @@ def call(ctx, resource, function, args, caller, data_hex, input_file, nonce, as_
         }
         if res.proof_job_id:  # async proof mode: the transaction waits for its proof
             payload["proof_job_id"] = res.proof_job_id
+        reference = reference_outputs(res.metadata)
+        if reference is not None:
+            payload["reference"] = reference
         text = f"tx {payload['tx_id'] or 'pending: proof job ' + str(res.proof_job_id)}\nvalues {json.dumps(values)}\nfuel {res.usage.get('fuel_used', 0)} host_calls {res.usage.get('host_calls', 0)}"
+        if reference is not None:
+            text += (
+                f"\nvalues are the {reference['proven_by']} outputs; onnxruntime's float outputs "
+                f"{json.dumps(reference['outputs'])} (largest deviation {reference['max_deviation']:.3g})"
+            )
         if res.events:
             text += "\n" + "\n".join(f"event {one_line(t)} {d.hex()}" for t, d in res.events)
         if res.proof is not None:
