@@ -64,8 +64,9 @@ from ispc_core.zk.r1cs import LC, R1CS, CircuitBuilder
 
 from .errors import InputError, ModelError, ScaleOverflow, UnsupportedOperator
 from .activations import ACTIVATIONS, lower_activation
+from .quantized import QUANTIZED, coupled_mul, lower_quantized, scale_mul_const
 from .spatial import SPATIAL, lower_spatial
-from .values import Value, absmax, ints, obj, quant
+from .values import INT_RANGES, INT_TYPES, Value, absmax, ints, obj, quant
 
 CIRCUIT_NAME = "onnx_inference"
 VERSION = "v1"
@@ -74,20 +75,12 @@ FAMILY = f"{CIRCUIT_NAME}.{VERSION}"
 SUPPORTED = (
     "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "Clip",
     "Flatten", "Reshape", "Identity", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Shape",
-) + SPATIAL + ACTIVATIONS  # fmt: skip
+) + SPATIAL + ACTIVATIONS + QUANTIZED  # fmt: skip
 #: largest default scale, and the widest quotient range check the default scale allows
 MAX_SCALE = 16
 QUOTIENT_BITS = 32
 #: dtypes a graph input may have (its values are quantized to fixed point)
 FLOAT_TYPES = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16)
-_T = onnx.TensorProto
-#: integer element types and their ranges (an output of one of these is at scale 0)
-INT_RANGES = {
-    _T.INT8: (-(1 << 7), (1 << 7) - 1), _T.UINT8: (0, (1 << 8) - 1), _T.INT16: (-(1 << 15), (1 << 15) - 1),
-    _T.UINT16: (0, (1 << 16) - 1), _T.INT32: (-(1 << 31), (1 << 31) - 1), _T.UINT32: (0, (1 << 32) - 1),
-    _T.INT64: (-(1 << 63), (1 << 63) - 1), _T.UINT64: (0, (1 << 64) - 1),
-}  # fmt: skip
-INT_TYPES = tuple(INT_RANGES)
 
 
 def _finite_err(err) -> np.ndarray:
@@ -255,7 +248,8 @@ class _Lowering:
         lc = _obj(cq.shape)
         lc.reshape(-1)[:] = [self.cb.const(int(v)) for v in cq.reshape(-1)]
         err = np.abs(np.asarray(c, dtype=np.float64) - cq.astype(float) / 2.0**e)
-        ab = np.abs(cq)
+        ab = _obj(cq.shape)
+        ab.reshape(-1)[:] = [abs(int(v)) for v in cq.reshape(-1)]
         return _Value(lc, ab, ab.copy(), err, e)
 
     def ensure(self, v: _Value, tensor: str) -> _Value:
@@ -312,11 +306,13 @@ class _Lowering:
             t[0] = t.get(0, 0) + const
         return LC(t, self.r)
 
-    def matmul_const(self, v: _Value, w: np.ndarray, tensor: str) -> _Value:
-        """``v @ w`` for a constant 2-D ``w`` (no constraint); output scale ``v.scale + s``."""
+    def matmul_const(self, v: _Value, w: np.ndarray, tensor: str, wscale: int | None = None) -> _Value:
+        """``v @ w`` for a constant 2-D ``w`` quantized at ``2^wscale`` (default ``s``; 0 for an integer
+        matrix, which is then exact) — no constraint; output scale ``v.scale + wscale``."""
         v = self.ensure(v, tensor)
+        e = self.s if wscale is None else wscale
         if w.ndim == 1:
-            return self.matmul_const(v, w.reshape(-1, 1), tensor).apply(lambda a: a[..., 0])
+            return self.matmul_const(v, w.reshape(-1, 1), tensor, wscale).apply(lambda a: a[..., 0])
         if w.ndim != 2:
             raise UnsupportedOperator(tensor, "MatMul", f"a constant operand of rank {w.ndim}")
         squeeze = v.lc.ndim == 1
@@ -325,10 +321,10 @@ class _Lowering:
         K, N = w.shape
         if v.shape[-1] != K:
             raise ModelError(f"{tensor}: cannot multiply {v.shape} by {w.shape}", node=tensor)
-        wq = _quant(w, self.s)
+        wq = _quant(w, e)
         awq = np.abs(wq)
-        dw = np.abs(w.astype(np.float64) - wq.astype(float) / 2.0**self.s)
-        awf = awq.astype(float) / 2.0**self.s
+        dw = np.abs(w.astype(np.float64) - wq.astype(float) / 2.0**e)
+        awf = awq.astype(float) / 2.0**e
         lead = v.shape[:-1]
         lc = _obj(lead + (N,))
         cols = [[int(c) for c in wq[:, n]] for n in range(N)]
@@ -339,7 +335,7 @@ class _Lowering:
         bound = v.bound.dot(awq)
         hard = v.hard.dot(awq)
         err = v.err.dot(awf) + v.realmax().dot(dw)
-        out = _Value(lc, bound, hard, err, v.scale + self.s)
+        out = _Value(lc, bound, hard, err, v.scale + e)
         return out.apply(lambda a: a.reshape(a.shape[1:])) if squeeze else out
 
     def matmul_values(self, a: _Value, b: _Value, tensor: str) -> _Value:
@@ -393,7 +389,11 @@ class _Lowering:
         return _Value(np.array(lc, dtype=object).reshape(shape), A.bound + B.bound, A.hard + B.hard, A.err + B.err, a.scale)
 
     def mul_const(self, v: _Value, c: np.ndarray, tensor: str) -> _Value:
+        """``v · c`` for a constant ``c``: an integer keeps the scale, any other is quantized at ``s``
+        (a multiple of a dynamic quantization scale keeps its precision: :func:`quantized.scale_mul_const`)."""
         c = np.asarray(c, dtype=np.float64)
+        if v.dscale is not None and c.size == 1:
+            return scale_mul_const(self, v, float(c.reshape(-1)[0]), tensor)
         shape = np.broadcast_shapes(v.shape, c.shape)
         if np.all(c == np.rint(c)) and np.all(np.abs(c) < 2.0**52):
             ci = _ints(np.broadcast_to(c, shape))
@@ -526,7 +526,8 @@ def _lower(L: _Lowering, node, name: str, args: list) -> list:
         return [L.add(a, b, name, negate=(op == "Sub"))]
     if op == "Mul":
         if isv[0] and isv[1]:
-            return [L.mul_values(args[0], args[1], name)]
+            coupled = coupled_mul(L, args[0], args[1], name)
+            return [coupled if coupled is not None else L.mul_values(args[0], args[1], name)]
         a, c = (args[0], args[1]) if isv[0] else (args[1], args[0])
         return [L.mul_const(a, c, name)]
     if op == "Div":
@@ -591,6 +592,8 @@ def _lower(L: _Lowering, node, name: str, args: list) -> list:
         return lower_spatial(L, node, name, args, at, _Value, _obj, _quant)
     if op in ACTIVATIONS:
         return lower_activation(L, node, name, args, at)
+    if op in QUANTIZED:
+        return lower_quantized(L, node, name, args, at)
     raise UnsupportedOperator(name, op)
 
 

@@ -21,8 +21,9 @@ tie bit is ``[r = 0]``, with no free wire (unlike a zero test, whose inverse
 is free when its input is 0). Given ``n`` and ``d``, ``(q_u, r)`` is unique
 (``|2n + d|`` and ``|2d·q_u|`` stay far below the field), so ``q`` is.
 
-Cost: ``2k + b + 7`` constraints (``mode="up"``: ``2k + b + 3``; one fewer
-range check when ``2d`` is a constant power of two).
+Cost: ``2k + b + 6`` constraints for a constant divisor, one more (the
+product) for a divisor wire; ``mode="up"``: ``2k + b + 3`` (one range check
+fewer when ``2d`` is a constant power of two).
 """
 
 from __future__ import annotations
@@ -80,12 +81,15 @@ def signed_bits(cb: CircuitBuilder, v: LC, b: int, name: str) -> list[LC]:
 
 
 def round_div(
-    cb: CircuitBuilder, num: Operand, den: Operand, *, num_bound: int, den_max: int, den_min: int = 1, mode: str = "even", name: str = "div"
+    cb: CircuitBuilder, num: Operand, den: Operand, *, num_bound: int, den_max: int, den_min: int = 1, mode: str = "even",
+    qmax: int | None = None, name: str = "div",
 ) -> tuple[LC, int]:
     """``(q, |q| bound)`` with ``q = round(num / den)`` proven (see the module docstring).
 
     ``num_bound`` bounds ``|num|``; ``den`` is an int ``>= 1`` or a linear
     combination the caller has proven to lie in ``[den_min, den_max]`` (``den_min >= 1``).
+    ``qmax``: a tighter bound of ``|q|`` the caller knows holds in every accepted witness (it sizes
+    the quotient's range check; default from ``num_bound / den_min``).
 
     >>> from ispc_core.zk.r1cs import CircuitBuilder
     >>> cb = CircuitBuilder()
@@ -108,7 +112,7 @@ def round_div(
         raise CircuitError(f"round_div: divisor range [{den_min}, {den_max}] must be within [1, ∞)")
     d = cb._lc(den)
     r = cb.r
-    qmax = (2 * num_bound + den_max) // (2 * den_min) + 1
+    qmax = (2 * num_bound + den_max) // (2 * den_min) + 1 if qmax is None else qmax
     b = max(2, bits_for(qmax))
     if b + (2 * den_max).bit_length() + 2 > cb.field.bits - 2:
         raise CircuitError(f"{name}: a {b}-bit quotient of a divisor up to {den_max} does not fit the field")

@@ -25,7 +25,7 @@ from ispc_core.zk.fixedpoint import signed_range
 
 from .errors import ModelError, UnsupportedOperator
 
-__all__ = ["lower_spatial", "SPATIAL"]
+__all__ = ["lower_spatial", "conv_integer", "SPATIAL"]
 
 SPATIAL = ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization")
 
@@ -109,7 +109,15 @@ def lower_spatial(L, node, name: str, args: list, at: dict, Value, obj, quant) -
     return [_avgpool(L, name, x, kernel, at, Value, obj, quant)]
 
 
-def _conv(L, name, x, args, at, Value, obj, quant):
+def conv_integer(L, name: str, x, w: np.ndarray, bias: np.ndarray | None, at: dict):
+    """An integer convolution (ConvInteger, QLinearConv): integer ``x`` at scale 0, an integer kernel
+    and an integer bias taken as they are — exact, no constraint, output at scale 0."""
+    from .values import Value, obj, quant
+
+    return _conv(L, name, x, [x, w, bias], at, Value, obj, quant, wscale=0)
+
+
+def _conv(L, name, x, args, at, Value, obj, quant, wscale=None):
     w = args[1]
     if not isinstance(w, np.ndarray):
         raise UnsupportedOperator(name, "Conv", "a kernel computed at run time")
@@ -126,7 +134,7 @@ def _conv(L, name, x, args, at, Value, obj, quant):
     if C != Cg * group or M % group:
         raise ModelError(f"node {name!r}: {C} channels, kernel {list(w.shape)} and group {group} do not match", node=name)
     (oH, oW), begin, strides, dil = _geometry(name, (H, W), (kH, kW), at)
-    s = L.s
+    s = L.s if wscale is None else wscale
     wq = quant(w, s)
     dw = np.abs(w - wq.astype(float) / 2.0**s)
     rmax = x.realmax()

@@ -19,8 +19,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import onnx
 
-__all__ = ["Value", "Coupled", "DynScale", "obj", "ints", "quant", "absmax", "dyadic"]
+__all__ = ["Value", "Coupled", "DynScale", "obj", "ints", "quant", "absmax", "dyadic", "INT_RANGES", "INT_TYPES"]
+
+_T = onnx.TensorProto
+#: integer element types and their ranges (an output of one of these is at scale 0)
+INT_RANGES = {
+    _T.INT8: (-(1 << 7), (1 << 7) - 1), _T.UINT8: (0, (1 << 8) - 1), _T.INT16: (-(1 << 15), (1 << 15) - 1),
+    _T.UINT16: (0, (1 << 16) - 1), _T.INT32: (-(1 << 31), (1 << 31) - 1), _T.UINT32: (0, (1 << 32) - 1),
+    _T.INT64: (-(1 << 63), (1 << 63) - 1), _T.UINT64: (0, (1 << 64) - 1),
+}  # fmt: skip
+INT_TYPES = tuple(INT_RANGES)
 
 
 def obj(shape) -> np.ndarray:
@@ -111,6 +121,17 @@ class Value:
     dscale: DynScale | None = None
     #: this is the zero point of DynamicQuantizeLinear ``zp_of``
     zp_of: str | None = None
+
+    def __post_init__(self):
+        # arithmetic on 0-d arrays gives scalars: a scalar tensor keeps its fields as 0-d arrays
+        for f in ("lc", "bound", "hard", "sign"):
+            v = getattr(self, f)
+            if v is not None and not isinstance(v, np.ndarray):
+                a = np.empty((), dtype=object)
+                a[()] = v
+                setattr(self, f, a)
+        if not isinstance(self.err, np.ndarray):
+            self.err = np.asarray(self.err, dtype=np.float64)
 
     @property
     def shape(self) -> tuple[int, ...]:
