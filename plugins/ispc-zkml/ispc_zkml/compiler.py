@@ -6,7 +6,9 @@ Public inputs (in this order, each a field element of the curve's scalar field):
     1        mid_lo   model id, low 128 bits
     2 …      X        every graph input, element by element (row-major, graph input order),
                       as round(x · 2^s) mapped to the field (negative v ↦ r − |v|)
-    … end    Y        every graph output likewise, at scale 2^s
+    … end    Y        every graph output likewise, at scale 2^s; an output of an integer type
+                      (ArgMax's index, a quantized tensor) is the integer itself (scale 0,
+                      :attr:`CompiledModel.output_scales`)
 
 Witness: the rescale quotients, remainder bits and sign bits of every layer,
 the products of activation × activation, the ReLU / Clip selections.
@@ -29,6 +31,11 @@ the circuit is derived from exactly those bytes), so:
 * ReLU takes the quotient's sign bit from the rescale (1 constraint);
 * every input is range-checked to its declared range (``b + 1`` each), so no
   input the circuit accepts can wrap the field;
+* ArgMax, Sigmoid, Tanh and Softmax are :mod:`ispc_zkml.activations` (a
+  proven index; piecewise polynomials whose error is measured on every grid
+  point), the int8 operators and Cast :mod:`ispc_zkml.quantized` (exact integer
+  arithmetic, every rounding half-to-even and every saturation range-checked,
+  :mod:`ispc_zkml.division`);
 * each output equals its public wire (1 constraint each).
 
 What the proof says: *the public outputs are the fixed-point evaluation,
