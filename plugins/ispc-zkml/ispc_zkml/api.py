@@ -35,6 +35,9 @@ circuit leaves to the verifier); the outputs written in the proof file are
 the ones its public inputs state. It compiles nothing: the positions of the
 outputs and their scales come from ``settings.json``.
 
+The files themselves (formats, readers and their checks, the input file shapes) are
+:mod:`ispc_zkml.artifacts`; this module is the four steps.
+
 Errors: bad inputs, models and options raise the compiler's typed errors
 (:class:`~ispc_zkml.errors.InputError`, :class:`~ispc_zkml.errors.ModelError`,
 ...); a missing, incomplete or malformed directory or proof file raises
@@ -46,7 +49,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import json
 import os
 import shutil
 import tempfile
@@ -57,12 +59,39 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ispc_core import boundedjson
 from ispc_core.commitment import split128
 from ispc_core.errors import RequestError
 
+from .artifacts import (
+    CURVES,
+    INPUT_VISIBILITY,
+    KEYS_DIR,
+    KEYS_FILE,
+    MODEL_FILE,
+    PROOF_FORMAT,
+    R1CS_FILE,
+    SCHEMES,
+    SETTINGS_FILE,
+    SETTINGS_FORMAT,
+    SRS_FILE,
+    WEIGHTS,
+    ArtifactError,
+    choice,
+    decode_public,
+    field_modulus,
+    json_bytes,
+    key_entry,
+    load_keys,
+    load_settings,
+    model_bytes,
+    parse_proof,
+    read_inputs,
+    read_json,
+    read_r1cs_file,
+    write_atomic,
+)
 from .compiler import FAMILY, compile_model
-from .errors import InputError, ZkmlError
+from .errors import InputError
 
 __all__ = [
     "ArtifactError",
@@ -78,26 +107,6 @@ __all__ = [
     "SCHEMES",
     "CURVES",
 ]
-
-SETTINGS_FORMAT = "ispc-zkml-settings/1"
-PROOF_FORMAT = "ispc-zkml-proof/1"
-MODEL_FILE, SETTINGS_FILE, R1CS_FILE = "model.onnx", "settings.json", "model.r1cs"
-KEYS_FILE, KEYS_DIR, SRS_FILE = "keys.json", "keys", "srs.ptau"
-SCHEMES = ("groth16", "plonk")
-CURVES = ("bn254", "bls12-381")
-INPUT_VISIBILITY = ("public", "committed")
-WEIGHTS = ("fixed", "committed")
-
-
-class ArtifactError(ZkmlError):
-    """A compiled-model directory, its keys or a proof file is missing, incomplete or malformed (``path`` names it)."""
-
-    code = "zkml_artifact"
-
-    def __init__(self, message: str, *, path: str = ""):
-        super().__init__(message)
-        self.path = path
-
 
 # ---------------------------------------------------------------------------------------
 # results
@@ -203,128 +212,8 @@ class Verification:
 
 
 # ---------------------------------------------------------------------------------------
-# files
-# ---------------------------------------------------------------------------------------
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _json_bytes(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode()
-
-
-def _read_json(path: Path, what: str) -> Any:
-    """A JSON document from ``path``; :class:`ArtifactError` naming ``what`` if missing or malformed."""
-    path = Path(path)
-    if not path.is_file():
-        raise ArtifactError(f"{what}: no such file {path}", path=str(path))
-    try:
-        return boundedjson.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ArtifactError(f"{what}: {path} is not a readable JSON document ({exc})", path=str(path)) from None
-
-
-def _load_settings(d: Path) -> dict:
-    d = Path(d)
-    if not d.is_dir():
-        raise ArtifactError(f"{d} is not a directory made by `ispc zkml compile`", path=str(d))
-    s = _read_json(d / SETTINGS_FILE, "settings")
-    need = ("circuit_id", "model_sha256", "r1cs_sha256", "curve", "scale", "options", "inputs", "outputs", "public_inputs")
-    if not isinstance(s, dict) or s.get("format") != SETTINGS_FORMAT or any(k not in s for k in need):
-        raise ArtifactError(f"{d / SETTINGS_FILE} is not an {SETTINGS_FORMAT} settings file", path=str(d / SETTINGS_FILE))
-    return s
-
-
-def _load_keys(d: Path) -> dict:
-    p = Path(d) / KEYS_FILE
-    if not p.exists():
-        return {}
-    k = _read_json(p, "keys")
-    if not isinstance(k, dict) or not all(isinstance(v, dict) and "verification_key_hash" in v for v in k.values()):
-        raise ArtifactError(f"{p} is malformed: expected {{scheme: {{verification_key_hash, ...}}}}", path=str(p))
-    return k
-
-
-def _model_bytes(d: Path, settings: dict) -> bytes:
-    p = Path(d) / MODEL_FILE
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ArtifactError(f"model: cannot read {p} ({exc.strerror or type(exc).__name__})", path=str(p)) from None
-    if hashlib.sha256(data).hexdigest() != settings["model_sha256"]:
-        raise ArtifactError(f"{p} is not the model {settings['model_sha256'][:16]}… settings.json names (changed since compile)", path=str(p))
-    return data
-
-
-# ---------------------------------------------------------------------------------------
-# inputs
-# ---------------------------------------------------------------------------------------
-def read_inputs(source: str | Path | Mapping, names: list[str] | None = None) -> dict[str, np.ndarray]:
-    """Inputs from a JSON file or an already parsed document, as float arrays by input name.
-
-    Accepted shapes: ``{"inputs": {name: value}}`` (the ``ispc call`` input
-    files), ``{name: value}``, and ezkl's ``{"input_data": [flat list, ...]}``
-    (one list per graph input, in ``names`` order). A value is a number, a
-    (nested) list, or ``{"shape": [...], "data": [flat list]}``.
-
-    >>> read_inputs({"input_data": [[0.5, -1]]}, ["x"])["x"].tolist()
-    [0.5, -1.0]
-    """
-    if isinstance(source, (str, Path)):
-        p = Path(source)
-        if not p.is_file():
-            raise InputError(f"input file: no such file {p}")
-        try:
-            doc = boundedjson.loads(p.read_text("utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise InputError(f"input file {p}: not a readable JSON document ({exc})") from None
-    else:
-        doc = source
-    if not isinstance(doc, Mapping):
-        raise InputError("inputs: expected a JSON object {name: values} (or {\"inputs\": ...}, {\"input_data\": [...]})")
-    if "input_data" in doc:
-        data = doc["input_data"]
-        if names is None or not isinstance(data, list) or len(data) != len(names):
-            raise InputError(f"input_data: expected one list per model input ({', '.join(names or [])})")
-        doc = dict(zip(names, data))
-    elif isinstance(doc.get("inputs"), Mapping):
-        doc = doc["inputs"]
-    out = {}
-    for name, value in doc.items():
-        shape = None
-        if isinstance(value, Mapping):
-            if "data" not in value:
-                raise InputError(f"input {name!r}: an object needs \"data\" (and \"shape\")", name=name)
-            shape, value = value.get("shape"), value["data"]
-        try:
-            a = np.asarray(value, dtype=np.float64)
-            if shape is not None:
-                a = a.reshape([int(x) for x in shape])
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"input {name!r}: not an array of numbers ({exc})", name=name) from None
-        out[str(name)] = a
-    return out
-
-
-# ---------------------------------------------------------------------------------------
 # compile
 # ---------------------------------------------------------------------------------------
-def _choice(value: str, allowed: tuple[str, ...], what: str) -> str:
-    if value not in allowed:
-        raise InputError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
-    return value
-
-
 def _compile_kwargs(options: Mapping[str, Any]) -> dict:
     """compile_model's keyword arguments for ``options``; visibility modes the compiler lacks are refused."""
     kw = {
@@ -399,7 +288,7 @@ def _write_dir(out: Path, files: dict[str, bytes], force: bool) -> None:
         (out / KEYS_FILE).unlink(missing_ok=True)
         shutil.rmtree(out / KEYS_DIR, ignore_errors=True)
         for name, data in files.items():
-            _write_atomic(out / name, data)
+            write_atomic(out / name, data)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
@@ -442,9 +331,9 @@ def compile(  # noqa: A001 - the step's name, as in ezkl
 
     from .compiler import load_model
 
-    _choice(curve, CURVES, "curve")
-    _choice(input_visibility, INPUT_VISIBILITY, "input_visibility")
-    _choice(weights, WEIGHTS, "weights")
+    choice(curve, CURVES, "curve")
+    choice(input_visibility, INPUT_VISIBILITY, "input_visibility")
+    choice(weights, WEIGHTS, "weights")
     _, data = load_model(model_path)
     options = {
         "scale": scale,
@@ -461,7 +350,7 @@ def compile(  # noqa: A001 - the step's name, as in ezkl
     r1cs_bytes = write_r1cs(cm.r1cs)
     settings = _settings(cm, options, r1cs_bytes)
     out = Path(out_dir)
-    _write_dir(out, {MODEL_FILE: data, SETTINGS_FILE: _json_bytes(settings), R1CS_FILE: r1cs_bytes}, force)
+    _write_dir(out, {MODEL_FILE: data, SETTINGS_FILE: json_bytes(settings), R1CS_FILE: r1cs_bytes}, force)
     return CompileResult(out, settings)
 
 
@@ -469,7 +358,7 @@ def _recompile(d: Path, settings: dict):
     """The compiled model of a directory (hints are needed for a witness), checked to be the one compiled."""
     from ispc_core.zk.formats import write_r1cs
 
-    data = _model_bytes(d, settings)
+    data = model_bytes(d, settings)
     cm = compile_model(data, **_compile_kwargs(settings["options"]))
     if cm.circuit_id != settings["circuit_id"]:
         raise ArtifactError(f"{d}: recompiling gives circuit {cm.circuit_id}, settings.json names {settings['circuit_id']}; compile again", path=str(d))
@@ -486,26 +375,9 @@ def _prover(d: Path, scheme: str):
     from ispc_core.plugins import PluginManager
     from ispc_core.specs import ProverServices
 
-    _choice(scheme, SCHEMES, "scheme")
+    choice(scheme, SCHEMES, "scheme")
     spec = PluginManager().get("ispc_provers", scheme)
     return spec.factory(ProverServices(home=Path(d), config=None, keystore_dir=Path(d) / KEYS_DIR))
-
-
-def _read_r1cs(d: Path, settings: dict):
-    from ispc_core.zk.errors import FormatError
-    from ispc_core.zk.formats import read_r1cs
-
-    p = Path(d) / R1CS_FILE
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise ArtifactError(f"r1cs: cannot read {p} ({exc.strerror or type(exc).__name__})", path=str(p)) from None
-    if hashlib.sha256(raw).hexdigest() != settings["r1cs_sha256"]:
-        raise ArtifactError(f"{p} is not the constraint system settings.json names (changed since compile)", path=str(p))
-    try:
-        return read_r1cs(raw)
-    except FormatError as exc:
-        raise ArtifactError(f"{p}: {exc}", path=str(p)) from None
 
 
 def _link_srs(ptau: Path, dest: Path) -> None:
@@ -539,10 +411,10 @@ def setup(
     from ispc_core.zk.errors import FormatError
 
     d = Path(d)
-    settings = _load_settings(d)
-    _choice(scheme, SCHEMES, "scheme")
+    settings = load_settings(d)
+    choice(scheme, SCHEMES, "scheme")
     curve, cid = settings["curve"], settings["circuit_id"]
-    r1cs = _read_r1cs(d, settings)
+    r1cs = read_r1cs_file(d, settings)
     keys_dir = d / KEYS_DIR
     srs_dest = keys_dir / SRS_FILE
     linked = False
@@ -595,28 +467,10 @@ def setup(
         "origin": origin,
         "verification_key": str((key_dir / "verification_key.json").relative_to(d)),
     }
-    keys = _load_keys(d)
+    keys = load_keys(d)
     keys[scheme] = entry
-    _write_atomic(d / KEYS_FILE, _json_bytes(keys))
+    write_atomic(d / KEYS_FILE, json_bytes(keys))
     return SetupResult(d, scheme, curve, cid, vk_hash, key_dir / "verification_key.json", settings["constraints"], origin)
-
-
-def _key_entry(d: Path, settings: dict, scheme: str | None) -> tuple[str, dict]:
-    keys = _load_keys(d)
-    if scheme is None:
-        if len(keys) == 1:
-            scheme = next(iter(keys))
-        elif not keys:
-            raise ArtifactError(f"{d} has no keys: run `ispc zkml setup {d}` first", path=str(d))
-        else:
-            raise InputError(f"{d} has keys for {', '.join(sorted(keys))}: choose the scheme")
-    _choice(scheme, SCHEMES, "scheme")
-    if scheme not in keys:
-        raise ArtifactError(f"{d} has no {scheme} keys: run `ispc zkml setup {d} --scheme {scheme}` first", path=str(d))
-    entry = keys[scheme]
-    if entry.get("circuit_id") != settings["circuit_id"] or entry.get("r1cs_sha256") != settings["r1cs_sha256"]:
-        raise ArtifactError(f"{d / KEYS_FILE}: the {scheme} keys are for another circuit; run setup again", path=str(d / KEYS_FILE))
-    return scheme, entry
 
 
 # ---------------------------------------------------------------------------------------
@@ -643,8 +497,8 @@ def prove(d: str | Path, inputs: str | Path | Mapping, out_path: str | Path, *, 
     declared range (nothing is written).
     """
     d = Path(d)
-    settings = _load_settings(d)
-    scheme, entry = _key_entry(d, settings, scheme)
+    settings = load_settings(d)
+    scheme, entry = key_entry(d, settings, scheme)
     names = [i["name"] for i in settings["inputs"]]
     feeds = read_inputs(inputs, names)
     t0 = time.perf_counter()
@@ -681,66 +535,13 @@ def prove(d: str | Path, inputs: str | Path | Mapping, out_path: str | Path, *, 
         "generation_time_ms": art.generation_time_ms,
     }
     out = Path(out_path)
-    _write_atomic(out, _json_bytes(doc))
+    write_atomic(out, json_bytes(doc))
     return ProofResult(out, doc, outputs, {"compile": t1 - t0, "witness": t2 - t1, "keys": t3 - t2, "prove": t4 - t3})
 
 
 # ---------------------------------------------------------------------------------------
 # verify
 # ---------------------------------------------------------------------------------------
-def _field_modulus(curve: str) -> int:
-    from ispc_core.zk.fields import get_field
-
-    return get_field(curve).modulus
-
-
-def _parse_proof(doc: Any, where: str) -> dict:
-    """The proof document's fields, type-checked; :class:`ArtifactError` naming the first bad one."""
-    if not isinstance(doc, Mapping) or doc.get("format") != PROOF_FORMAT:
-        raise ArtifactError(f"{where}: not an {PROOF_FORMAT} proof file", path=where)
-    for k, t in (("circuit_id", str), ("circuit_version", str), ("scheme", str), ("curve", str), ("verification_key_hash", str),
-                 ("proof", str), ("public_inputs", list), ("outputs", dict)):  # fmt: skip
-        if not isinstance(doc.get(k), t):
-            raise ArtifactError(f"{where}: field {k!r} is missing or not a {t.__name__}", path=where)
-    try:
-        proof = bytes.fromhex(doc["proof"])
-        vk_hash = bytes.fromhex(doc["verification_key_hash"])
-    except ValueError:
-        raise ArtifactError(f"{where}: 'proof' and 'verification_key_hash' must be hex", path=where) from None
-    if doc["curve"] not in CURVES:
-        raise ArtifactError(f"{where}: unknown curve {doc['curve']!r}", path=where)
-    r = _field_modulus(doc["curve"])
-    public = []
-    for i, v in enumerate(doc["public_inputs"]):
-        if not isinstance(v, str) or not v.isdigit() or len(v) > 80 or int(v) >= r:
-            raise ArtifactError(f"{where}: public input {i} is not a decimal field element", path=where)
-        public.append(int(v))
-    return {**doc, "proof": proof, "verification_key_hash": vk_hash, "public_inputs": tuple(public)}
-
-
-def _signed(v: int, r: int) -> int:
-    return v - r if v > r // 2 else v
-
-
-def _decode(settings: dict, public: tuple[int, ...], r: int) -> tuple[dict, dict, dict]:
-    """``(inputs_q, outputs_q, outputs)`` stated by the public inputs: model id, then (public) inputs, outputs last."""
-    pos, inputs_q = 2, {}
-    if settings["options"].get("input_visibility", "public") == "public":
-        for i in settings["inputs"]:
-            n = int(np.prod(i["shape"], dtype=np.int64))
-            inputs_q[i["name"]] = np.array([_signed(v, r) for v in public[pos : pos + n]], dtype=np.int64).reshape(i["shape"])
-            pos += n
-    n_out = sum(int(np.prod(o["shape"], dtype=np.int64)) for o in settings["outputs"])
-    pos = len(public) - n_out
-    outputs_q, outputs = {}, {}
-    for o in settings["outputs"]:
-        n = int(np.prod(o["shape"], dtype=np.int64))
-        q = np.array([_signed(v, r) for v in public[pos : pos + n]], dtype=np.int64).reshape(o["shape"])
-        outputs_q[o["name"]], outputs[o["name"]] = q, q.astype(np.float64) / 2.0 ** o["scale"]
-        pos += n
-    return inputs_q, outputs_q, outputs
-
-
 def _same(stated: Any, proven: np.ndarray) -> bool:
     try:
         a = np.asarray(stated, dtype=np.float64)
@@ -762,10 +563,10 @@ def verify(d: str | Path, proof: str | Path | Mapping) -> Verification:
     from ispc_core.zk.errors import ZKError
 
     d = Path(d)
-    settings = _load_settings(d)
+    settings = load_settings(d)
     where = str(proof) if isinstance(proof, (str, Path)) else "proof"
-    doc = _read_json(Path(proof), "proof") if isinstance(proof, (str, Path)) else proof
-    p = _parse_proof(doc, where)
+    doc = read_json(Path(proof), "proof") if isinstance(proof, (str, Path)) else proof
+    p = parse_proof(doc, where)
     cid, scheme, curve = settings["circuit_id"], p["scheme"], p["curve"]
 
     def invalid(reason: str) -> Verification:
@@ -777,7 +578,7 @@ def verify(d: str | Path, proof: str | Path | Mapping) -> Verification:
         return invalid(f"the proof is on {curve}; {d} is compiled for {settings['curve']}")
     if scheme not in SCHEMES:
         return invalid(f"unknown proving scheme {scheme!r}")
-    scheme, entry = _key_entry(d, settings, scheme)
+    scheme, entry = key_entry(d, settings, scheme)
     if p["verification_key_hash"].hex() != entry["verification_key_hash"]:
         return invalid(f"the proof was made with key {p['verification_key_hash'].hex()[:16]}…, not this directory's {scheme} key")
     public = p["public_inputs"]
@@ -785,8 +586,8 @@ def verify(d: str | Path, proof: str | Path | Mapping) -> Verification:
         return invalid(f"the proof has {len(public)} public inputs; the circuit has {settings['public_inputs']}")
     if tuple(public[:2]) != split128(bytes.fromhex(settings["model_sha256"])):
         return invalid("the public inputs name another model (model id differs)")
-    r = _field_modulus(curve)
-    inputs_q, outputs_q, outputs = _decode(settings, public, r)
+    r = field_modulus(curve)
+    inputs_q, outputs_q, outputs = decode_public(settings, public, r)
     if settings["options"].get("input_check") == "verifier":
         for i in settings["inputs"]:
             limit = int(np.rint(i["range"] * 2.0 ** i["scale"]))

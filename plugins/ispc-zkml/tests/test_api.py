@@ -339,3 +339,33 @@ def test_input_check_verifier_leaves_the_range_check_to_verify(work, mlp_input):
     forged["outputs_quantized"]["y"] = np.asarray(outs, dtype=np.int64).tolist()
     v = api.verify(d, forged)
     assert not v.valid and "outside the declared range" in v.reason
+
+
+def test_an_integer_output_is_proven_and_read_at_scale_0(work):
+    """ArgMax's index is an integer output (scale 0): settings.json records its scale and verify reads it unscaled."""
+    import onnx
+    from onnx import TensorProto
+
+    w = np.array([[0.5, -0.25, 0.75], [0.125, 0.5, -0.5]], dtype=np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["z"]), helper.make_node("ArgMax", ["z"], ["k"], axis=1, keepdims=1)],
+        "argmax",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2])],
+        [helper.make_tensor_value_info("k", TensorProto.INT64, [1, 1])],
+        initializer=[numpy_helper.from_array(w, "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    path = work / "argmax.onnx"
+    path.write_bytes(model.SerializeToString())
+    try:
+        res = api.compile(path, work / "argmax.zk")
+    except UnsupportedOperator:
+        pytest.skip("this compiler has no ArgMax")
+    assert res.settings["outputs"][0]["scale"] == 0
+    api.setup(work / "argmax.zk")
+    x = np.array([[0.25, 0.75]])
+    pr = api.prove(work / "argmax.zk", {"x": x}, work / "argmax-proof.json")
+    v = api.verify(work / "argmax.zk", pr.path)
+    assert v.valid and v.outputs["k"].tolist() == [[int(np.argmax(x @ w))]] == pr.document["outputs"]["k"]
