@@ -71,6 +71,7 @@ from ispc_core.zk.r1cs import LC, R1CS, CircuitBuilder
 
 from .errors import InputError, ModelError, ScaleOverflow, UnsupportedOperator
 from .activations import ACTIVATIONS, lower_activation
+from .commitment import check_salt, commit, commit_gadget
 from .quantized import QUANTIZED, coupled_mul, lower_quantized, scale_mul_const
 from .spatial import SPATIAL, lower_spatial
 from .values import INT_RANGES, INT_TYPES, Value, absmax, ints, obj, quant
@@ -113,10 +114,21 @@ __all__ = [
 
 #: where the inputs' declared range is enforced (see :func:`compile_model`)
 INPUT_CHECKS = ("circuit", "verifier")
+#: whether the inputs are public inputs, or private behind a public Poseidon commitment
+INPUT_VISIBILITIES = ("public", "committed")
+#: whether the weights are constants of the circuit, or private behind a public Poseidon commitment
+WEIGHT_MODES = ("fixed", "committed")
 
 
-def compile_params(scale: int, bounds: Mapping[str, float], specs: Mapping[str, Sequence[int]], input_check: str = "circuit") -> dict:
-    """Everything besides the model bytes that the constraint system depends on (canonical, JSON-ready)."""
+def compile_params(
+    scale: int, bounds: Mapping[str, float], specs: Mapping[str, Sequence[int]], input_check: str = "circuit",
+    input_visibility: str = "public", weights: str = "fixed",
+) -> dict:
+    """Everything besides the model bytes that the constraint system depends on (canonical, JSON-ready).
+
+    A default (``input_check="circuit"``, public inputs, fixed weights) is left out, so the
+    parameters — and the circuit ids — of circuits compiled before these options existed are unchanged.
+    """
     p = {
         "scale": scale,
         "input_range": {k: float(v).hex() for k, v in sorted(bounds.items())},
@@ -124,6 +136,10 @@ def compile_params(scale: int, bounds: Mapping[str, float], specs: Mapping[str, 
     }
     if input_check != "circuit":
         p["input_check"] = input_check
+    if input_visibility != "public":
+        p["input_visibility"] = input_visibility
+    if weights != "fixed":
+        p["weights"] = weights
     return p
 
 
@@ -149,6 +165,11 @@ class _Builder(CircuitBuilder):
     def computed_public_input(self, name: str, hint: Callable) -> LC:
         """A public-input wire whose value a hint computes (allocated after what it reads)."""
         return self._alloc("pub", name, None, hint)
+
+    def private_constant(self, name: str, value: int) -> LC:
+        """A private input wire holding a value fixed at compile time (a committed weight)."""
+        v = value % self.r
+        return self._alloc("prv", name, None, lambda get: v)
 
     def assign(self, fixed: Mapping[int, int]) -> list[int]:
         """The witness (circom order) with ``fixed`` wire values and every other wire from its hint."""
@@ -224,6 +245,11 @@ class _Lowering:
         self.types = dict(types or {})
         #: the default domain's opset (operators whose semantics changed with it look here)
         self.opset = 17
+        #: weights="committed": weights and biases become private wires (in this list, in order)
+        self.commit_weights = False
+        self.weight_wires: list[LC] = []
+        self.weight_values: list[int] = []
+        self.weight_widths: list[int] = []
         self.max_bits = 0  # widest range check used so far
         self.max_quotient_bits = 0
         self.limit = cb.field.bits - 2  # k + b and every |X| must stay below this many bits
@@ -249,6 +275,31 @@ class _Lowering:
                 f"2^{self.s} (limit {self.limit} bits); use a smaller scale",
                 tensor=tensor, bits=m.bit_length(), limit=self.limit,
             )
+
+    def weights(self, wq: np.ndarray, tensor: str) -> np.ndarray:
+        """Private wires holding the quantized weights ``wq`` (committed weights), in row-major order, each
+        range-checked to the tensor's largest magnitude (``b + 1`` constraints; what makes their packing
+        into the commitment injective, and bounds them in every accepted witness)."""
+        out = _obj(wq.shape)
+        b = self._bits(_absmax(_ints(wq)), tensor)
+        for idx in np.ndindex(*wq.shape):
+            w = self.cb.private_constant(f"{tensor}.w{list(idx)}", int(wq[idx]))
+            signed_range(self.cb, w, b, f"{tensor}.w{list(idx)}.range")
+            out[idx] = w
+            self.weight_wires.append(w)
+            self.weight_widths.append(b)
+            self.weight_values.append(int(wq[idx]))
+        return out
+
+    def weight_value(self, c: np.ndarray, e: int, tensor: str) -> _Value:
+        """A constant operand (a bias) quantized at ``2^e``, as :meth:`const_value`, but held in
+        committed weight wires when the weights are committed."""
+        v = self.const_value(c, e)
+        if self.commit_weights:
+            v.lc = self.weights(_quant(c, e), tensor)
+            v.bound = np.full(v.shape, _absmax(v.bound), dtype=object)
+            v.hard = v.bound.copy()
+        return v
 
     def const_value(self, c: np.ndarray, e: int) -> _Value:
         cq = _quant(c, e)
@@ -334,13 +385,26 @@ class _Lowering:
         awf = awq.astype(float) / 2.0**e
         lead = v.shape[:-1]
         lc = _obj(lead + (N,))
-        cols = [[int(c) for c in wq[:, n]] for n in range(N)]
-        for idx in np.ndindex(*lead):
-            xs = list(v.lc[idx])
-            for n in range(N):
-                lc[idx + (n,)] = self.lincomb(xs, cols[n])
-        bound = v.bound.dot(awq)
-        hard = v.hard.dot(awq)
+        if self.commit_weights:  # one product per multiply, whatever the weight (zeros included)
+            wl = self.weights(wq, tensor)
+            for idx in np.ndindex(*lead):
+                xs = list(v.lc[idx])
+                for n in range(N):
+                    acc = self.cb.const(0)
+                    for k in range(K):
+                        acc = acc + self.cb.mul(xs[k], wl[k, n], f"{tensor}{list(idx) + [n, k]}", f"{tensor}: x*w")
+                    lc[idx + (n,)] = acc
+        else:
+            cols = [[int(c) for c in wq[:, n]] for n in range(N)]
+            for idx in np.ndindex(*lead):
+                xs = list(v.lc[idx])
+                for n in range(N):
+                    lc[idx + (n,)] = self.lincomb(xs, cols[n])
+        # committed weights: sized as if every weight had the tensor's largest magnitude, so the circuit
+        # depends on the architecture and that magnitude only (new weights of that size: the same keys)
+        sized = np.full(awq.shape, _absmax(awq), dtype=object) if self.commit_weights else awq
+        bound = v.bound.dot(sized)
+        hard = v.hard.dot(sized)
         err = v.err.dot(awf) + v.realmax().dot(dw)
         out = _Value(lc, bound, hard, err, v.scale + e)
         return out.apply(lambda a: a.reshape(a.shape[1:])) if squeeze else out
@@ -383,11 +447,13 @@ class _Lowering:
         m = 1 << (e - v.scale)
         return _Value(v.lc * m, v.bound * m, v.hard * m, v.err, e)
 
-    def add(self, a, b, tensor: str, negate: bool = False) -> _Value:
+    def add(self, a, b, tensor: str, negate: bool = False, commit: bool = False) -> _Value:
+        """``a ± b``; a constant operand is quantized at the other's scale (a committed weight with ``commit``)."""
+        const = (lambda c, e: self.weight_value(c, e, tensor)) if commit else self.const_value
         if isinstance(b, np.ndarray):
-            b = self.const_value(b, a.scale)
+            b = const(b, a.scale)
         if isinstance(a, np.ndarray):
-            a = self.const_value(a, b.scale)
+            a = const(a, b.scale)
         a, b = self.align(a, b)
         shape = np.broadcast_shapes(a.shape, b.shape)
         A = a.apply(lambda x: np.broadcast_to(x, shape))
@@ -527,10 +593,11 @@ def _lower(L: _Lowering, node, name: str, args: list) -> list:
         cat = lambda get: np.concatenate([get(p) for p in parts], axis=axis)  # noqa: E731
         return [_Value(cat(lambda p: p.lc), cat(lambda p: p.bound), cat(lambda p: p.hard), cat(lambda p: p.err), e)]
     if op in ("Add", "Sub"):
+        cw = L.commit_weights
         if not isv[0] and op == "Sub":  # c - x
-            return [L.add(L.const_value(args[0], args[1].scale), args[1], name, negate=True)]
+            return [L.add(L.weight_value(args[0], args[1].scale, name) if cw else L.const_value(args[0], args[1].scale), args[1], name, negate=True)]
         a, b = (args[0], args[1]) if isv[0] else (args[1], args[0])
-        return [L.add(a, b, name, negate=(op == "Sub"))]
+        return [L.add(a, b, name, negate=(op == "Sub"), commit=cw)]
     if op == "Mul":
         if isv[0] and isv[1]:
             coupled = coupled_mul(L, args[0], args[1], name)
@@ -577,7 +644,7 @@ def _lower(L: _Lowering, node, name: str, args: list) -> list:
             if isinstance(c, _Value):
                 y = L.add(y, L.mul_const(c, np.array(beta), name), name)
             else:
-                y = L.add(y, np.asarray(c, dtype=np.float64) * beta, name)
+                y = L.add(y, np.asarray(c, dtype=np.float64) * beta, name, commit=L.commit_weights)
         return [y]
     if op == "Relu":
         return [L.relu(x, name)]
@@ -657,6 +724,18 @@ class CompiledModel:
     _id_wires: tuple[int, int] = field(repr=False)
     #: the scale of each output: ``s`` for a float output, 0 for an integer one (the value is the integer)
     output_scales: dict[str, int] = field(default_factory=dict)
+    #: "public": the inputs are public inputs; "committed": private, behind :meth:`input_commitment`
+    input_visibility: str = "public"
+    #: "fixed": the weights are constants of the circuit; "committed": private wires behind :attr:`weight_commitment`
+    weights: str = "fixed"
+    #: the public Poseidon commitment to the committed weights (None when they are fixed)
+    weight_commitment: int | None = None
+    #: the committed weights as the circuit uses them (quantized, in commitment order; empty when fixed)
+    weight_values: tuple[int, ...] = field(default=(), repr=False)
+    #: the signed bit width each committed weight / input is range-checked to and packed with
+    weight_widths: tuple[int, ...] = field(default=(), repr=False)
+    input_widths: tuple[int, ...] = field(default=(), repr=False)
+    _salt_wire: int | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     version = VERSION
@@ -713,15 +792,11 @@ class CompiledModel:
             out[k] = np.asarray(v, dtype=np.int64) if e == 0 else np.asarray(v, dtype=np.float64) / 2.0**e
         return out
 
-    def public_inputs(self, inputs_q: Mapping[str, np.ndarray], outputs_q: Mapping[str, np.ndarray]) -> tuple[int, ...]:
-        """The public inputs from the model id, quantized inputs and quantized outputs (what a verifier recomputes).
-
-        Refuses (:class:`InputError`) a quantized input of the wrong shape or outside the declared
-        range: with ``input_check="verifier"`` this *is* the range check the circuit relies on.
-        """
+    def _checked_inputs(self, inputs_q: Mapping[str, np.ndarray]) -> list[int]:
+        """The quantized inputs as field elements in circuit order; :class:`InputError` for a wrong shape
+        or a value outside the declared range."""
         r = self.r1cs.field.modulus
-        hi, lo = split128(self.model_id)
-        vals = [hi, lo]
+        vals = []
         for name, shape in self.inputs.items():
             if name not in inputs_q:
                 raise InputError(f"missing input {name!r}", name=name)
@@ -737,14 +812,62 @@ class CompiledModel:
                         name=name,
                     )
             vals += [to_field(int(v), r) for v in a.reshape(-1)]
-        for name in self.outputs:
-            vals += [to_field(int(v), r) for v in np.asarray(outputs_q[name]).reshape(-1)]
-        return tuple(vals)
+        return vals
+
+    def input_commitment(self, inputs_q: Mapping[str, np.ndarray], salt: int = 0) -> int:
+        """``PoseidonSponge([salt, *inputs])`` of the quantized inputs (circuit order): the public input that
+        stands for them when they are committed (:mod:`ispc_zkml.commitment`).
+
+        ``salt`` (an integer below the field modulus; 0 by default) makes the commitment hiding.
+        """
+        r = self.r1cs.field.modulus
+        if self.input_visibility != "committed":
+            raise InputError("the inputs of this circuit are public: they have no commitment", name="input_commitment")
+        vals = [from_field(v, r) for v in self._checked_inputs(inputs_q)]
+        return commit(vals, self.input_widths, check_salt(salt, r, "input"), self.curve, r, self.r1cs.field.bits - 2)
+
+    def public_inputs(self, inputs_q: Mapping[str, np.ndarray], outputs_q: Mapping[str, np.ndarray], *, salt: int = 0) -> tuple[int, ...]:
+        """The public inputs from the model id, quantized inputs and quantized outputs (what a verifier recomputes).
+
+        Refuses (:class:`InputError`) a quantized input of the wrong shape or outside the declared
+        range: with ``input_check="verifier"`` this *is* the range check the circuit relies on. With
+        committed inputs the inputs are replaced by their commitment (with ``salt``); a verifier who
+        knows only the commitment uses :meth:`public_inputs_from`.
+        """
+        if self.input_visibility == "committed":
+            return self.public_inputs_from(outputs_q, input_commitment=self.input_commitment(inputs_q, salt))
+        hi, lo = split128(self.model_id)
+        return tuple([hi, lo] + self._checked_inputs(inputs_q) + self._tail(outputs_q))
+
+    def public_inputs_from(self, outputs_q: Mapping[str, np.ndarray], *, input_commitment: int | None = None) -> tuple[int, ...]:
+        """The public inputs from the claimed outputs and the commitments alone (committed inputs): what a
+        verifier that never sees the inputs computes. The weight commitment is the compiled model's."""
+        if self.input_visibility != "committed":
+            raise InputError("the inputs of this circuit are public: use public_inputs(inputs_q, outputs_q)", name="input_commitment")
+        r = self.r1cs.field.modulus
+        if not isinstance(input_commitment, int) or not 0 <= input_commitment < r:
+            raise InputError(f"input_commitment must be a field element, got {input_commitment!r}", name="input_commitment")
+        hi, lo = split128(self.model_id)
+        return tuple([hi, lo, input_commitment] + self._tail(outputs_q))
+
+    def _tail(self, outputs_q: Mapping[str, np.ndarray]) -> list[int]:
+        """The weight commitment (when committed) and the outputs, as public inputs."""
+        r = self.r1cs.field.modulus
+        vals = [] if self.weight_commitment is None else [self.weight_commitment]
+        for name, shape in self.outputs.items():
+            if name not in outputs_q:
+                raise InputError(f"missing output {name!r}", name=name)
+            a = np.asarray(outputs_q[name])
+            if a.size != int(np.prod(shape, dtype=np.int64)):
+                raise InputError(f"output {name!r} has {a.size} elements; the circuit has {list(shape)}", name=name)
+            vals += [to_field(int(v), r) for v in a.reshape(-1)]
+        return vals
 
     def outputs_of(self, public_inputs: Sequence[int]) -> dict[str, np.ndarray]:
         """The quantized outputs a public-input vector states."""
         r = self.r1cs.field.modulus
-        pos = 2 + sum(int(np.prod(s, dtype=np.int64)) for s in self.inputs.values())
+        pos = 2 + (1 if self.input_visibility == "committed" else sum(int(np.prod(s, dtype=np.int64)) for s in self.inputs.values()))
+        pos += 0 if self.weight_commitment is None else 1
         out = {}
         for name, shape in self.outputs.items():
             n = int(np.prod(shape, dtype=np.int64))
@@ -763,11 +886,12 @@ class CompiledModel:
     def wire_names(self) -> list[str]:
         return list(self._cb._names)
 
-    def witness(self, inputs: Mapping[str, Any], *, quantized: bool = False, pins: Mapping[int, int] | None = None) -> list[int]:
+    def witness(self, inputs: Mapping[str, Any], *, quantized: bool = False, pins: Mapping[int, int] | None = None, salt: int = 0) -> list[int]:
         """The full witness (circom order) from the circuit's hints on these inputs.
 
         ``pins`` forces builder wires to values (what a forger would do);
-        everything else is recomputed from them. Not checked here.
+        everything else is recomputed from them. Not checked here. ``salt``:
+        the committed inputs' salt (ignored when the inputs are public).
         """
         q = {k: np.asarray(v) for k, v in inputs.items()} if quantized else self.quantize_inputs(inputs)
         r = self.r1cs.field.modulus
@@ -776,14 +900,17 @@ class CompiledModel:
         for name, wires in self._input_wires.items():
             for w, v in zip(wires.reshape(-1), np.asarray(q[name]).reshape(-1)):
                 fixed[int(w)] = to_field(int(v), r)
+        if self._salt_wire is not None:
+            fixed[self._salt_wire] = check_salt(salt, r, "input")
         for w, v in (pins or {}).items():
             fixed[w] = v
         with self._lock:
             return self._cb.assign(fixed)
 
-    def instance(self, inputs: Mapping[str, Any], *, quantized: bool = False) -> ZkmlInstance:
-        """Witness, check it against the constraints, and package it for a prover."""
-        wit = self.witness(inputs, quantized=quantized)
+    def instance(self, inputs: Mapping[str, Any], *, quantized: bool = False, salt: int = 0) -> ZkmlInstance:
+        """Witness, check it against the constraints, and package it for a prover (``salt``: the committed
+        inputs' salt)."""
+        wit = self.witness(inputs, quantized=quantized, salt=salt)
         self.r1cs.check(wit)
         pub = tuple(wit[1 : 1 + self.r1cs.n_public])
         return ZkmlInstance(self.circuit_id, VERSION, self.curve, self.r1cs, tuple(wit), pub, self.outputs_of(pub))
@@ -842,13 +969,26 @@ def _bounds(input_range, names) -> dict[str, float]:
     return out
 
 
-def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, bounds, input_check: str = "circuit", types=None) -> CompiledModel:
+@dataclass(frozen=True)
+class _Options:
+    """The compile options that shape the constraint system (besides scale, ranges and shapes)."""
+
+    input_check: str = "circuit"
+    input_visibility: str = "public"
+    weights: str = "fixed"
+    weight_salt: int = 0
+
+
+def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, bounds, opts: _Options = _Options(), types=None) -> CompiledModel:
     graph = proto.graph
     cb = _Builder(get_field(curve))
     L = _Lowering(cb, scale, types)
     L.opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), L.opset)
+    L.commit_weights = opts.weights == "committed"
+    input_check = opts.input_check
+    committed_inputs = opts.input_visibility == "committed"
     model_id = hashlib.sha256(data).digest()
-    params = compile_params(scale, bounds, specs, input_check)
+    params = compile_params(scale, bounds, specs, input_check, opts.input_visibility, opts.weights)
     env: dict[str, Any] = {}
     for t in graph.initializer:
         env[t.name] = numpy_helper.to_array(t)
@@ -860,7 +1000,7 @@ def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, b
     for name, shape in specs.items():
         wires, lc = _obj(shape), _obj(shape)
         for idx in np.ndindex(*shape):
-            w = cb.public_input(f"{name}{list(idx)}")
+            w = cb.private_input(f"{name}{list(idx)}") if committed_inputs else cb.public_input(f"{name}{list(idx)}")
             (wires[idx],) = w.terms
             lc[idx] = w
         B = int(np.rint(bounds[name] * 2.0**scale))
@@ -872,6 +1012,21 @@ def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, b
             v = _Value(lc, np.full(shape, B, dtype=object), np.full(shape, B, dtype=object), np.full(shape, 2.0 ** -(scale + 1)), scale)
         env[name] = v
         input_wires[name] = wires
+    # the commitments' public wires come right after the inputs (their values: the native sponge)
+    salt_in = x_commit = w_commit = None
+    r, room = cb.r, cb.field.bits - 2
+    if committed_inputs:
+        salt_in = cb.private_input("input_salt")
+        in_lcs = [lc for ws in input_wires.values() for lc in (LC({int(w): 1}, r) for w in ws.reshape(-1))]
+        in_widths = [bits_for(int(np.rint(bounds[n] * 2.0**scale))) for n, shape in specs.items() for _ in range(int(np.prod(shape, dtype=np.int64)))]
+        x_commit = cb.computed_public_input(
+            "input_commitment", hint=lambda get: commit([from_field(get(w), r) for w in in_lcs], in_widths, get(salt_in), curve, r, room)
+        )
+    if L.commit_weights:
+        salt_w = cb.private_constant("weight_salt", opts.weight_salt)
+        w_commit = cb.computed_public_input(
+            "weight_commitment", hint=lambda get: commit([from_field(get(w), r) for w in L.weight_wires], L.weight_widths, get(salt_w), curve, r, room)
+        )
     layers.append(LayerReport("(inputs)", "range", len(cb._constraints) - n0, L.max_bits, scale, (), max(bounds.values(), default=0.0), 2.0 ** -(scale + 1)))
     folded = 0
     for i, node in enumerate(graph.node):
@@ -911,6 +1066,14 @@ def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, b
         for n, o in zip(node.output, outs):
             if n:
                 env[n] = o
+    # the commitments: Poseidon sponges of the salt and the committed wires, equal to their public wires
+    if committed_inputs or L.commit_weights:
+        n0 = len(cb._constraints)
+        if committed_inputs:
+            commit_gadget(cb, salt_in, in_lcs, in_widths, x_commit, "input_commitment")
+        if L.commit_weights:
+            commit_gadget(cb, salt_w, L.weight_wires, L.weight_widths, w_commit, "weight_commitment")
+        layers.append(LayerReport("(commitments)", "poseidon", len(cb._constraints) - n0, 0, 0, (), 0.0, 0.0))
     # outputs: at scale s, each equal to its public wire
     n0 = len(cb._constraints)
     L.max_bits = 0
@@ -958,6 +1121,13 @@ def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, b
         max_quotient_bits=L.max_quotient_bits,
         folded=folded,
         output_scales=out_scales,
+        input_visibility=opts.input_visibility,
+        weights=opts.weights,
+        weight_commitment=commit(L.weight_values, L.weight_widths, opts.weight_salt, curve, r, room) if L.commit_weights else None,
+        weight_values=tuple(L.weight_values),
+        weight_widths=tuple(L.weight_widths),
+        input_widths=tuple(in_widths) if committed_inputs else (),
+        _salt_wire=None if salt_in is None else next(iter(salt_in.terms)),
         _cb=cb,
         _input_wires=input_wires,
         _output_wires=output_wires,
@@ -1009,6 +1179,9 @@ def compile_model(
     max_scale: int = MAX_SCALE,
     quotient_bits: int = QUOTIENT_BITS,
     input_check: str = "circuit",
+    input_visibility: str = "public",
+    weights: str = "fixed",
+    weight_salt: int = 0,
 ) -> CompiledModel:
     """Compile an ONNX model into ``onnx_inference.v1`` (see the module docstring).
 
@@ -1025,19 +1198,42 @@ def compile_model(
     which is sound only when the verifier recomputes the public inputs from the
     transaction (as ispc's verifier does) and saves most of the constraints
     of a wide input layer (784 inputs: 14,896 of 17,629).
+
+    ``input_visibility``: ``"public"`` (default) makes every input element a
+    public input; ``"committed"`` makes them private wires, range-checked in
+    the circuit, with a public Poseidon commitment in their place
+    (:meth:`CompiledModel.input_commitment`; ``input_check="verifier"`` is then
+    impossible). ``weights``: ``"fixed"`` (default) compiles the weights in as
+    constants; ``"committed"`` makes every weight and bias of MatMul, Gemm,
+    Conv (and the integer operators) and every constant added by Add / Sub a
+    private wire — one constraint per multiply — behind the public
+    :attr:`CompiledModel.weight_commitment` (with ``weight_salt``). Both
+    choices are part of the compile parameters, hence of the circuit id.
     """
     if input_check not in INPUT_CHECKS:
         raise InputError(f"input_check must be one of {', '.join(INPUT_CHECKS)}, got {input_check!r}")
+    if input_visibility not in INPUT_VISIBILITIES:
+        raise InputError(f"input_visibility must be one of {', '.join(INPUT_VISIBILITIES)}, got {input_visibility!r}", name="input_visibility")
+    if weights not in WEIGHT_MODES:
+        raise InputError(f"weights must be one of {', '.join(WEIGHT_MODES)}, got {weights!r}", name="weights")
+    if input_visibility == "committed" and input_check == "verifier":
+        raise InputError(
+            "input_check='verifier' cannot hold for committed inputs: the verifier never sees them, so their range "
+            "check must stay in the circuit (input_check='circuit')",
+            name="input_check",
+        )
+    check_salt(weight_salt, get_field(curve).modulus, "weight")
+    opts = _Options(input_check, input_visibility, weights, weight_salt)
     proto, data, specs, types = _prepare(model, input_shapes)
     bounds = _bounds(input_range, list(specs))
     if scale is not None:
         if not isinstance(scale, int) or scale < 1:
             raise ScaleOverflow(f"the scale must be an integer >= 1, got {scale!r}", bits=0, limit=0)
-        return _build(proto, data, scale, curve, specs, bounds, input_check, types)
+        return _build(proto, data, scale, curve, specs, bounds, opts, types)
     last: Exception | None = None
     for s in range(max_scale, 0, -1):
         try:
-            cm = _build(proto, data, s, curve, specs, bounds, input_check, types)
+            cm = _build(proto, data, s, curve, specs, bounds, opts, types)
         except ScaleOverflow as e:
             last = e
             continue

@@ -3,7 +3,8 @@
 * **Conv** (constant kernel and bias; strides, pads, dilations, groups,
   ``auto_pad``): every output is a linear combination of its window with
   the quantized kernel — **no constraint**; output scale ``e + s``, rescaled
-  when the next operator needs it.
+  when the next operator needs it. With committed weights the kernel and bias
+  are private wires: one product per tap.
 * **MaxPool**: the window's maximum by ``k − 1`` pairwise maxima
   ``m = b + [a − b >= 0]·(a − b)``, each a signed range check of ``a − b``
   and one product: ``b + 2`` constraints per pair (``b`` the width of
@@ -143,6 +144,14 @@ def _conv(L, name, x, args, at, Value, obj, quant, wscale=None):
     bq = quant(np.zeros(M) if bias is None else np.asarray(bias, dtype=np.float64), x.scale + s)
     db = np.zeros(M) if bias is None else np.abs(np.asarray(bias, dtype=np.float64) - bq.astype(float) / 2.0 ** (x.scale + s))
     per_group = M // group
+    commit = getattr(L, "commit_weights", False)
+    if commit:  # committed weights: the kernel and bias are private wires, one product per tap, sized
+        wl = L.weights(wq, name)  # as if every weight had the largest magnitude (the circuit depends on it only)
+        bl = L.weights(bq, name + ".bias") if bias is not None else None
+        wq_sized = np.full(wq.shape, max(abs(int(v)) for v in wq.reshape(-1)), dtype=object)
+        bq_sized = np.full(bq.shape, max((abs(int(v)) for v in bq.reshape(-1)), default=0), dtype=object)
+    else:
+        wq_sized, bq_sized = wq, bq
     for n_, m in itertools.product(range(N), range(M)):
         g = m // per_group
         chans = range(g * Cg, (g + 1) * Cg)
@@ -154,18 +163,19 @@ def _conv(L, name, x, args, at, Value, obj, quant, wscale=None):
             for ci, c in enumerate(chans):
                 for (kh, kw), (ih, iw) in taps:
                     k = int(wq[m, ci, kh, kw])
-                    if not k and not dw[m, ci, kh, kw]:
+                    if not k and not dw[m, ci, kh, kw] and not commit:
                         continue
                     src = (n_, c, ih, iw)
-                    xs.append(x.lc[src])
-                    cs.append(k)
-                    bd += abs(k) * int(x.bound[src])
-                    hd += abs(k) * int(x.hard[src])
+                    xs.append(x.lc[src] if not commit else L.cb.mul(x.lc[src], wl[m, ci, kh, kw], f"{name}[{n_}, {m}, {oh}, {ow}].tap", f"{name}: x*w"))
+                    cs.append(k if not commit else 1)
+                    bd += abs(int(wq_sized[m, ci, kh, kw])) * int(x.bound[src])
+                    hd += abs(int(wq_sized[m, ci, kh, kw])) * int(x.hard[src])
                     e += abs(k) / 2.0**s * x.err[src] + dw[m, ci, kh, kw] * rmax[src]
             o = (n_, m, oh, ow)
             b = int(bq[m])
-            lc[o] = L.lincomb(xs, cs, b)
-            bound[o], hard[o], err[o] = bd + abs(b), hd + abs(b), e + db[m]
+            lc[o] = L.lincomb(xs, cs, b) if not commit else L.lincomb(xs, cs) + (bl[m] if bl is not None else 0)
+            bb = abs(int(bq_sized[m]))
+            bound[o], hard[o], err[o] = bd + bb, hd + bb, e + db[m]
     return Value(lc, bound, hard, err, x.scale + s)
 
 
