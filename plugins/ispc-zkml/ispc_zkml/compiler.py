@@ -6,16 +6,20 @@ Public inputs (in this order, each a field element of the curve's scalar field):
     1        mid_lo   model id, low 128 bits
     2 …      X        every graph input, element by element (row-major, graph input order),
                       as round(x · 2^s) mapped to the field (negative v ↦ r − |v|)
+    (committed inputs: one public input ``input_commitment`` instead of X; committed
+    weights: ``weight_commitment`` after the inputs — :mod:`ispc_zkml.commitment`)
     … end    Y        every graph output likewise, at scale 2^s; an output of an integer type
                       (ArgMax's index, a quantized tensor) is the integer itself (scale 0,
                       :attr:`CompiledModel.output_scales`)
 
 Witness: the rescale quotients, remainder bits and sign bits of every layer,
-the products of activation × activation, the ReLU / Clip selections.
+the products of activation × activation, the ReLU / Clip selections (and the
+committed inputs, weights and salts, with the Poseidon sponges over them).
 
-Constraints: the model itself. The weights and biases are *constants* of the
-circuit (the model is public and its sha256 is the first two public inputs;
-the circuit is derived from exactly those bytes), so:
+Constraints: the model itself. By default the weights and biases are
+*constants* of the circuit (the model is public and its sha256 is the first two
+public inputs; the circuit is derived from exactly those bytes), so (with
+``weights="committed"`` each multiply by a weight is one constraint instead):
 
 * a multiply-accumulate with a weight, a bias, Add, Sub, a multiplication by a
   constant, and every shape operation (Reshape, Flatten, Transpose, Squeeze,
