@@ -60,7 +60,7 @@ from typing import Callable
 import numpy as np
 from numpy.polynomial import chebyshev, polynomial
 
-from ispc_core.zk.fixedpoint import bits_for, clip, from_field, rescale, signed_range
+from ispc_core.zk.fixedpoint import clip, from_field, rescale, signed_range
 from ispc_core.zk.gadgets import assert_boolean
 
 from .division import nonneg, round_div

@@ -78,7 +78,7 @@ from .activations import ACTIVATIONS, lower_activation
 from .commitment import check_salt, commit, commit_gadget
 from .quantized import QUANTIZED, coupled_mul, lower_quantized, scale_mul_const
 from .spatial import SPATIAL, lower_spatial
-from .values import INT_RANGES, INT_TYPES, Value, absmax, ints, obj, quant
+from .values import INT_TYPES, Value, absmax, ints, obj, quant
 
 CIRCUIT_NAME = "onnx_inference"
 VERSION = "v1"
