@@ -154,3 +154,15 @@ def test_plonk_through_the_cli(tmp_path):
     ok(tmp_path, "zkml", "prove", tmp_path / "p.zk", MLP_INPUT, "-o", tmp_path / "proof.json")
     res = ok(tmp_path, "zkml", "verify", tmp_path / "p.zk", tmp_path / "proof.json")
     assert res.stdout.startswith("valid\ny = ")
+
+
+def test_committed_inputs_and_weights_through_the_cli(tmp_path):
+    ok(tmp_path, "zkml", "compile", MLP, "-o", tmp_path / "c.zk", "--input-visibility", "committed", "--weights", "committed", "--weight-salt", "11")
+    assert json.loads((tmp_path / "c.zk" / "secrets.json").read_text()) == {"weight_salt": "11"}
+    ok(tmp_path, "zkml", "setup", tmp_path / "c.zk")
+    p = json.loads(ok(tmp_path, "zkml", "prove", tmp_path / "c.zk", MLP_INPUT, "-o", tmp_path / "p.json", "--input-salt", "5", "--json").stdout)
+    assert p["input_salt"] == "5" and p["input_commitment"]
+    res = ok(tmp_path, "zkml", "verify", tmp_path / "c.zk", tmp_path / "p.json")
+    assert res.stdout.startswith("valid\n") and f"input commitment {p['input_commitment']}" in res.stdout
+    res = cli(tmp_path, "zkml", "prove", tmp_path / "c.zk", MLP_INPUT, "-o", tmp_path / "q.json", "--input-salt", "x1")
+    assert res.exit_code == 2 and "--input-salt" in error_line(res) and not (tmp_path / "q.json").exists()

@@ -60,6 +60,15 @@ def _emit(data: dict, as_json: bool, text: str) -> None:
     click.echo(json.dumps(data, sort_keys=True) if as_json else text)
 
 
+def _salt(text: str | None, option: str) -> int | None:
+    """A salt given on the command line (a decimal integer), or None."""
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise click.BadParameter(f"expected a non-negative decimal integer, got {text!r}", param_hint=option)
+    return int(text)
+
+
 def _fmt(values) -> str:
     return json.dumps(values.tolist() if hasattr(values, "tolist") else values)
 
@@ -80,15 +89,16 @@ def zkml() -> None:
 @click.option("--input-check", type=click.Choice(["circuit", "verifier"]), default="circuit", show_default=True,
               help="where the inputs' range is checked (verifier: by `zkml verify`, no constraints)")
 @click.option("--curve", type=click.Choice(["bn254", "bls12-381"]), default="bn254", show_default=True)
+@click.option("--weight-salt", type=str, default=None, help="committed weights: the commitment's salt (default: random; kept in DIR/secrets.json)")
 @click.option("--force", is_flag=True, help="replace a model already compiled into DIR (and its keys)")
 @click.option("--json", "as_json", is_flag=True)
-def zkml_compile(model, out_dir, scale, input_range, input_visibility, weights, input_check, curve, force, as_json) -> None:
+def zkml_compile(model, out_dir, scale, input_range, input_visibility, weights, input_check, curve, weight_salt, force, as_json) -> None:
     """Compile MODEL.onnx into DIR: the model, settings.json and model.r1cs."""
     api = _api()
     try:
         res = api.compile(
             model, out_dir, scale=scale, input_range=input_range, input_visibility=input_visibility,
-            weights=weights, input_check=input_check, curve=curve, force=force,
+            weights=weights, input_check=input_check, curve=curve, force=force, weight_salt=_salt(weight_salt, "--weight-salt"),
         )  # fmt: skip
     except _input_errors() as exc:
         _bad_input(exc)
@@ -139,20 +149,23 @@ def zkml_setup(ctx, model_dir, scheme, ptau, force, as_json) -> None:
 @click.argument("input_json", type=click.Path(dir_okay=False))
 @click.option("-o", "--out", "proof_path", required=True, type=click.Path(dir_okay=False), help="where to write proof.json")
 @click.option("--scheme", type=click.Choice(["groth16", "plonk"]), default=None, help="needed when DIR has keys for both")
+@click.option("--input-salt", type=str, default=None, help="committed inputs: the commitment's salt (default: random, printed)")
 @click.option("--json", "as_json", is_flag=True)
-def zkml_prove(model_dir, input_json, proof_path, scheme, as_json) -> None:
+def zkml_prove(model_dir, input_json, proof_path, scheme, input_salt, as_json) -> None:
     """Prove the model in DIR on INPUT.json; write the proof, its public inputs and the outputs."""
     from ispc_core.zk.errors import ConstraintUnsatisfied, WitnessError
 
     api = _api()
     try:
-        res = api.prove(model_dir, input_json, proof_path, scheme=scheme)
+        res = api.prove(model_dir, input_json, proof_path, scheme=scheme, input_salt=_salt(input_salt, "--input-salt"))
     except (ConstraintUnsatisfied, WitnessError) as exc:
         fail(str(exc), 1)
     except _input_errors() as exc:
         _bad_input(exc)
     lines = [f"{res.document['scheme']} proof written to {proof_path} ({res.timings['prove']:.2f} s)"]
     lines += [f"{k} = {_fmt(v)}" for k, v in res.outputs.items()]
+    if res.input_salt is not None:
+        lines.append(f"input commitment {res.document['input_commitment']} (salt {res.input_salt}: keep it to open the commitment)")
     _emit(res.to_json(), as_json, "\n".join(lines))
 
 
@@ -169,6 +182,8 @@ def zkml_verify(model_dir, proof, as_json) -> None:
         _bad_input(exc)
     if v.valid:
         text = "\n".join(["valid"] + [f"{k} = {_fmt(a)}" for k, a in v.outputs.items()])
+        if v.input_commitment is not None:
+            text += f"\ninput commitment {v.input_commitment}"
     else:
         text = f"invalid: {v.reason}"
     _emit(v.to_json(), as_json, text)

@@ -20,6 +20,8 @@ What the directory holds:
     constraint count, the error bound and the per-layer report;
 ``model.r1cs``
     the constraint system (iden3 ``.r1cs``; ``ispc zk r1cs info`` and snarkjs read it);
+``secrets.json``
+    committed weights only: the salt of their commitment (the prover's; :func:`verify` never reads it);
 ``keys.json``, ``keys/``
     after :func:`setup`: per scheme the verification key hash, and the
     prover's own key store (the node's format: ``keys/<scheme>/<curve>/<key
@@ -29,7 +31,8 @@ What the directory holds:
 
 What :func:`verify` checks before the pairing: the proof names this
 directory's circuit id, curve and verification key; its first two public
-inputs are this model's id; with ``input_check="verifier"`` every input in the
+inputs are this model's id; with committed weights, the weight commitment
+among them is this model's (``settings.json``); with ``input_check="verifier"`` every input in the
 public inputs lies in the declared range (that *is* the range check such a
 circuit leaves to the verifier); the outputs written in the proof file are
 the ones its public inputs state. It compiles nothing: the positions of the
@@ -71,6 +74,7 @@ from .artifacts import (
     PROOF_FORMAT,
     R1CS_FILE,
     SCHEMES,
+    SECRETS_FILE,
     SETTINGS_FILE,
     SETTINGS_FORMAT,
     SRS_FILE,
@@ -169,6 +173,8 @@ class ProofResult:
     #: seconds: "compile" (rebuilding the circuit's hints), "witness" (witness + check), "keys" (finding and
     #: checking the key), "prove" (reading the proving key and proving)
     timings: dict[str, float] = field(default_factory=dict)
+    #: committed inputs: the salt of their commitment (not in the proof file; whoever opens the commitment needs it)
+    input_salt: int | None = None
 
     def to_json(self) -> dict:
         """A JSON-ready summary (what ``ispc zkml prove --json`` prints)."""
@@ -181,6 +187,8 @@ class ProofResult:
             "outputs": d["outputs"],
             "proof_bytes": len(d["proof"]) // 2,
             "timings": {k: round(v, 6) for k, v in self.timings.items()},
+            "input_commitment": d.get("input_commitment"),
+            "input_salt": None if self.input_salt is None else str(self.input_salt),
         }
 
 
@@ -195,6 +203,8 @@ class Verification:
     curve: str
     outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     outputs_quantized: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: committed inputs: the commitment the proof binds them to (valid proofs only)
+    input_commitment: int | None = None
 
     def __bool__(self) -> bool:
         return self.valid
@@ -208,14 +218,16 @@ class Verification:
             "scheme": self.scheme,
             "curve": self.curve,
             "outputs": {k: v.tolist() for k, v in self.outputs.items()},
+            "input_commitment": None if self.input_commitment is None else str(self.input_commitment),
         }
 
 
 # ---------------------------------------------------------------------------------------
 # compile
 # ---------------------------------------------------------------------------------------
-def _compile_kwargs(options: Mapping[str, Any]) -> dict:
-    """compile_model's keyword arguments for ``options``; visibility modes the compiler lacks are refused."""
+def _compile_kwargs(options: Mapping[str, Any], weight_salt: int | None = None) -> dict:
+    """compile_model's keyword arguments for ``options`` (and the weights' salt); visibility modes the
+    compiler lacks are refused."""
     kw = {
         "scale": options["scale"],
         "input_range": options["input_range"],
@@ -230,6 +242,8 @@ def _compile_kwargs(options: Mapping[str, Any]) -> dict:
             kw[key] = value
         elif value != default:
             raise InputError(f"{key}={value!r} is not available in this version of the compiler (only {default!r})")
+    if weight_salt is not None:
+        kw["weight_salt"] = weight_salt
     return kw
 
 
@@ -272,6 +286,7 @@ def _settings(cm, options: dict, r1cs_bytes: bytes) -> dict:
         "max_quotient_bits": int(cm.max_quotient_bits),
         "folded_nodes": int(cm.folded),
         "layers": layers,
+        "weight_commitment": None if getattr(cm, "weight_commitment", None) is None else str(cm.weight_commitment),
     }
 
 
@@ -286,6 +301,7 @@ def _write_dir(out: Path, files: dict[str, bytes], force: bool) -> None:
         if not force:
             raise RequestError(f"{out} already holds a compiled model; pass force=True (--force) to replace it and its keys")
         (out / KEYS_FILE).unlink(missing_ok=True)
+        (out / SECRETS_FILE).unlink(missing_ok=True)
         shutil.rmtree(out / KEYS_DIR, ignore_errors=True)
         for name, data in files.items():
             write_atomic(out / name, data)
@@ -314,6 +330,7 @@ def compile(  # noqa: A001 - the step's name, as in ezkl
     weights: str = "fixed",
     input_check: str = "circuit",
     curve: str = "bn254",
+    weight_salt: int | None = None,
     force: bool = False,
 ) -> CompileResult:
     """Compile ``model_path`` into the directory ``out_dir`` (model copy, ``settings.json``, ``model.r1cs``).
@@ -322,7 +339,11 @@ def compile(  # noqa: A001 - the step's name, as in ezkl
     drops the inputs' range checks from the circuit; :func:`verify` then checks
     the inputs in the public inputs (sound because the public inputs are the
     verifier's own). An existing compiled-model directory is replaced only with
-    ``force`` (its keys go with it). Example::
+    ``force`` (its keys go with it). With ``weights="committed"`` the weights
+    sit behind a public Poseidon commitment salted with ``weight_salt`` (by
+    default a fresh random field element, so that the commitment hides them);
+    the salt is kept in ``secrets.json``, which :func:`verify` never reads, and
+    the commitment in ``settings.json``. Example::
 
         res = compile("plugins/ispc-onnx/examples/mlp.onnx", "mlp.zk")
         res.settings["constraints"]   # 625
@@ -344,14 +365,29 @@ def compile(  # noqa: A001 - the step's name, as in ezkl
         "input_check": input_check,
         "curve": curve,
     }
-    cm = compile_model(data, **_compile_kwargs(options))
+    secrets_doc = {}
+    if weights == "committed":
+        if weight_salt is None:
+            weight_salt = _random_salt(curve)
+        secrets_doc["weight_salt"] = str(weight_salt)
+    cm = compile_model(data, **_compile_kwargs(options, weight_salt if weights == "committed" else None))
     # record what the prover must recompile exactly: the chosen scale, the ranges and shapes by name
     options = {**options, "scale_requested": scale, "scale": int(cm.scale), "input_range": dict(cm.input_bounds), "input_shapes": {k: list(map(int, v)) for k, v in cm.inputs.items()}}
     r1cs_bytes = write_r1cs(cm.r1cs)
     settings = _settings(cm, options, r1cs_bytes)
+    files = {MODEL_FILE: data, SETTINGS_FILE: json_bytes(settings), R1CS_FILE: r1cs_bytes}
+    if secrets_doc:
+        files[SECRETS_FILE] = json_bytes(secrets_doc)
     out = Path(out_dir)
-    _write_dir(out, {MODEL_FILE: data, SETTINGS_FILE: json_bytes(settings), R1CS_FILE: r1cs_bytes}, force)
+    _write_dir(out, files, force)
     return CompileResult(out, settings)
+
+
+def _random_salt(curve: str) -> int:
+    """A fresh random salt below the field modulus (what makes a commitment hiding)."""
+    import secrets
+
+    return secrets.randbelow(field_modulus(curve))
 
 
 def _recompile(d: Path, settings: dict):
@@ -359,7 +395,14 @@ def _recompile(d: Path, settings: dict):
     from ispc_core.zk.formats import write_r1cs
 
     data = model_bytes(d, settings)
-    cm = compile_model(data, **_compile_kwargs(settings["options"]))
+    salt = None
+    if settings["options"].get("weights") == "committed":
+        doc = read_json(Path(d) / SECRETS_FILE, "secrets")
+        try:
+            salt = int(doc["weight_salt"])
+        except (TypeError, KeyError, ValueError):
+            raise ArtifactError(f"{Path(d) / SECRETS_FILE}: no weight_salt (the committed weights' salt)", path=str(Path(d) / SECRETS_FILE)) from None
+    cm = compile_model(data, **_compile_kwargs(settings["options"], salt))
     if cm.circuit_id != settings["circuit_id"]:
         raise ArtifactError(f"{d}: recompiling gives circuit {cm.circuit_id}, settings.json names {settings['circuit_id']}; compile again", path=str(d))
     if hashlib.sha256(write_r1cs(cm.r1cs)).hexdigest() != settings["r1cs_sha256"]:
@@ -488,13 +531,17 @@ def _nested(a: np.ndarray) -> list:
     return np.asarray(a).tolist()
 
 
-def prove(d: str | Path, inputs: str | Path | Mapping, out_path: str | Path, *, scheme: str | None = None) -> ProofResult:
+def prove(
+    d: str | Path, inputs: str | Path | Mapping, out_path: str | Path, *, scheme: str | None = None, input_salt: int | None = None
+) -> ProofResult:
     """Prove the model of directory ``d`` on ``inputs`` (a JSON file or document, see :func:`read_inputs`);
     writes ``out_path`` (proof, public inputs, dequantized outputs, circuit id, scheme, curve).
 
     ``scheme`` may be left out when the directory has keys for one scheme only.
     :class:`InputError` for an input that is missing, misshapen or outside the
-    declared range (nothing is written).
+    declared range (nothing is written). Committed inputs: the proof states
+    their commitment, salted with ``input_salt`` (by default a fresh random
+    one, returned as :attr:`ProofResult.input_salt` and written nowhere).
     """
     d = Path(d)
     settings = load_settings(d)
@@ -504,7 +551,10 @@ def prove(d: str | Path, inputs: str | Path | Mapping, out_path: str | Path, *, 
     t0 = time.perf_counter()
     cm = _recompile(d, settings)
     t1 = time.perf_counter()
-    inst = cm.instance(feeds)  # quantizes (InputError), witness from the hints, checked
+    salt = None
+    if settings["options"].get("input_visibility") == "committed":
+        salt = _random_salt(cm.curve) if input_salt is None else input_salt
+    inst = cm.instance(feeds, salt=salt) if salt is not None else cm.instance(feeds)  # quantizes (InputError), checked
     t2 = time.perf_counter()
     prover = _prover(d, scheme)
     vk_hash = bytes.fromhex(entry["verification_key_hash"])
@@ -534,9 +584,13 @@ def prove(d: str | Path, inputs: str | Path | Mapping, out_path: str | Path, *, 
         "constraint_count": art.constraint_count,
         "generation_time_ms": art.generation_time_ms,
     }
+    stated = decode_public(settings, tuple(art.public_inputs), field_modulus(art.curve))
+    for k in ("input_commitment", "weight_commitment"):
+        if stated[k] is not None:
+            doc[k] = str(stated[k])
     out = Path(out_path)
     write_atomic(out, json_bytes(doc))
-    return ProofResult(out, doc, outputs, {"compile": t1 - t0, "witness": t2 - t1, "keys": t3 - t2, "prove": t4 - t3})
+    return ProofResult(out, doc, outputs, {"compile": t1 - t0, "witness": t2 - t1, "keys": t3 - t2, "prove": t4 - t3}, salt)
 
 
 # ---------------------------------------------------------------------------------------
@@ -587,7 +641,13 @@ def verify(d: str | Path, proof: str | Path | Mapping) -> Verification:
     if tuple(public[:2]) != split128(bytes.fromhex(settings["model_sha256"])):
         return invalid("the public inputs name another model (model id differs)")
     r = field_modulus(curve)
-    inputs_q, outputs_q, outputs = decode_public(settings, public, r)
+    stated_pub = decode_public(settings, public, r)
+    inputs_q, outputs_q, outputs = stated_pub["inputs_q"], stated_pub["outputs_q"], stated_pub["outputs"]
+    if settings.get("weight_commitment") is not None and str(stated_pub["weight_commitment"]) != settings["weight_commitment"]:
+        return invalid("the public inputs name another weight commitment than this model's")
+    for k in ("input_commitment", "weight_commitment"):
+        if k in doc and (stated_pub[k] is None or doc[k] != str(stated_pub[k])):
+            return invalid(f"the {k.replace('_', ' ')} written in the proof file is not the one its public inputs state")
     if settings["options"].get("input_check") == "verifier":
         for i in settings["inputs"]:
             limit = int(np.rint(i["range"] * 2.0 ** i["scale"]))
@@ -611,5 +671,5 @@ def verify(d: str | Path, proof: str | Path | Mapping) -> Verification:
         raise ArtifactError(f"{where}: malformed proof ({exc})", path=where) from None
     if not ok:
         return invalid("the proof does not verify for these public inputs under this key")
-    return Verification(True, "valid", cid, scheme, curve, outputs, outputs_q)
+    return Verification(True, "valid", cid, scheme, curve, outputs, outputs_q, stated_pub["input_commitment"])
 

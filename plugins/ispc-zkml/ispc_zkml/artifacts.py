@@ -31,6 +31,8 @@ SETTINGS_FORMAT = "ispc-zkml-settings/1"
 PROOF_FORMAT = "ispc-zkml-proof/1"
 MODEL_FILE, SETTINGS_FILE, R1CS_FILE = "model.onnx", "settings.json", "model.r1cs"
 KEYS_FILE, KEYS_DIR, SRS_FILE = "keys.json", "keys", "srs.ptau"
+#: what only the prover may know (the weights' commitment salt); never read by verify
+SECRETS_FILE = "secrets.json"
 SCHEMES = ("groth16", "plonk")
 CURVES = ("bn254", "bls12-381")
 INPUT_VISIBILITY = ("public", "committed")
@@ -242,20 +244,30 @@ def signed(v: int, r: int) -> int:
     return v - r if v > r // 2 else v
 
 
-def decode_public(settings: dict, public: tuple[int, ...], r: int) -> tuple[dict, dict, dict]:
-    """``(inputs_q, outputs_q, outputs)`` stated by the public inputs: model id, then (public) inputs, outputs last."""
-    pos, inputs_q = 2, {}
-    if settings["options"].get("input_visibility", "public") == "public":
+def decode_public(settings: dict, public: tuple[int, ...], r: int) -> dict:
+    """What the public inputs state, by the statement's layout: the model id, the inputs (public inputs)
+    or their commitment (committed inputs), the weight commitment (committed weights), the outputs last.
+
+    Returns ``{"inputs_q", "input_commitment", "weight_commitment", "outputs_q", "outputs"}``
+    (commitments ``None`` when the mode has none; ``outputs`` dequantized by each output's scale).
+    """
+    opts = settings["options"]
+    pos, inputs_q, input_commitment, weight_commitment = 2, {}, None, None
+    if opts.get("input_visibility", "public") == "public":
         for i in settings["inputs"]:
             n = int(np.prod(i["shape"], dtype=np.int64))
             inputs_q[i["name"]] = np.array([signed(v, r) for v in public[pos : pos + n]], dtype=np.int64).reshape(i["shape"])
             pos += n
+    else:
+        input_commitment = public[pos]
     n_out = sum(int(np.prod(o["shape"], dtype=np.int64)) for o in settings["outputs"])
     pos = len(public) - n_out
+    if opts.get("weights", "fixed") == "committed":
+        weight_commitment = public[pos - 1]
     outputs_q, outputs = {}, {}
     for o in settings["outputs"]:
         n = int(np.prod(o["shape"], dtype=np.int64))
         q = np.array([signed(v, r) for v in public[pos : pos + n]], dtype=np.int64).reshape(o["shape"])
         outputs_q[o["name"]], outputs[o["name"]] = q, q.astype(np.float64) / 2.0 ** o["scale"]
         pos += n
-    return inputs_q, outputs_q, outputs
+    return {"inputs_q": inputs_q, "input_commitment": input_commitment, "weight_commitment": weight_commitment, "outputs_q": outputs_q, "outputs": outputs}

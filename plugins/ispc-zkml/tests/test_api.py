@@ -268,16 +268,59 @@ def test_compile_refuses_bad_models_and_options_and_writes_nothing(work):
     assert not [p for p in work.iterdir() if p.name.startswith(".")]  # no temporary directory left behind
 
 
-def test_visibility_options_follow_the_compiler(work):
-    import inspect
+def test_committed_weights_round_trip_and_bind_the_commitment(work, mlp_input, mlp_bytes):
+    """Committed weights: the salt stays in secrets.json (verify needs none of it), settings.json names the
+    commitment, and a proof whose public inputs carry another weight commitment is refused."""
+    d = work / "cw.zk"
+    res = api.compile(MLP, d, weights="committed")
+    s = res.settings
+    assert s["options"]["weights"] == "committed" and s["weight_commitment"] is not None
+    salt = int(_doc(d / "secrets.json")["weight_salt"])
+    assert str(salt) not in (d / "settings.json").read_text()
+    cm = compile_model(mlp_bytes, weights="committed", weight_salt=salt)
+    assert s["circuit_id"] == cm.circuit_id and s["weight_commitment"] == str(cm.weight_commitment)
+    api.setup(d)
+    pr = api.prove(d, {"x": mlp_input}, work / "cw-proof.json")
+    assert pr.document["weight_commitment"] == s["weight_commitment"]
+    np.testing.assert_array_equal(pr.outputs["y"], compile_model(mlp_bytes).run({"x": mlp_input})["y"])
+    (d / "secrets.json").rename(d / "secrets.moved")  # a verifier has no salt
+    v = api.verify(d, pr.path)
+    assert v.valid
+    pos = 2 + 16  # model id, inputs, then the weight commitment
+    forged = copy.deepcopy(pr.document)
+    forged["public_inputs"][pos] = str(int(forged["public_inputs"][pos]) + 1)
+    forged["weight_commitment"] = forged["public_inputs"][pos]
+    assert "another weight commitment" in api.verify(d, forged).reason
+    forged = copy.deepcopy(pr.document)
+    forged["weight_commitment"] = "5"
+    assert "weight commitment written" in api.verify(d, forged).reason
+    with pytest.raises(ArtifactError, match="secrets"):
+        api.prove(d, {"x": mlp_input}, work / "cw-never.json")  # the prover needs it
+    assert not (work / "cw-never.json").exists()
 
-    if "input_visibility" in inspect.signature(compile_model).parameters:
-        pytest.skip("the compiler has visibility modes: covered by the visibility tests")
-    with pytest.raises(InputError, match="not available"):
-        api.compile(MLP, work / "v.zk", input_visibility="committed")
-    with pytest.raises(InputError, match="not available"):
-        api.compile(MLP, work / "w.zk", weights="committed")
-    assert not (work / "v.zk").exists() and not (work / "w.zk").exists()
+
+def test_committed_inputs_round_trip(work, mlp_input, mlp_bytes):
+    """Committed inputs: the proof states their salted commitment, not the inputs; the salt is returned, not written."""
+    with pytest.raises(InputError, match="input_check='verifier' cannot hold"):
+        api.compile(MLP, work / "ci-bad.zk", input_visibility="committed", input_check="verifier")
+    assert not (work / "ci-bad.zk").exists()
+    d = work / "ci.zk"
+    api.compile(MLP, d, input_visibility="committed")
+    api.setup(d)
+    pr = api.prove(d, {"x": mlp_input}, work / "ci-proof.json")
+    assert pr.input_salt is not None and str(pr.input_salt) not in pr.path.read_text()
+    cm = compile_model(mlp_bytes, input_visibility="committed")
+    want = cm.input_commitment(cm.quantize_inputs({"x": mlp_input}), pr.input_salt)
+    assert pr.document["input_commitment"] == str(want) and len(pr.document["public_inputs"]) == 2 + 1 + 8
+    v = api.verify(d, pr.path)
+    assert v.valid and v.input_commitment == want
+    np.testing.assert_array_equal(v.outputs["y"], compile_model(mlp_bytes).run({"x": mlp_input})["y"])
+    again = api.prove(d, {"x": mlp_input}, work / "ci-proof2.json", input_salt=7)
+    assert again.input_salt == 7 and again.document["input_commitment"] == str(cm.input_commitment(cm.quantize_inputs({"x": mlp_input}), 7))
+    forged = copy.deepcopy(pr.document)
+    forged["public_inputs"][2] = again.document["public_inputs"][2]  # another commitment, the same outputs
+    forged["input_commitment"] = forged["public_inputs"][2]
+    assert "does not verify" in api.verify(d, forged).reason
 
 
 def test_an_existing_directory_is_replaced_only_with_force(work):
