@@ -178,6 +178,8 @@ TANH = Approximation("tanh", np.tanh, 16, -1, 4, "0", 1.0, 1.0)
 EXP = Approximation("exp", np.exp, 16, 0, 5, "below0", 0.0, 1.0)
 #: coefficient precision: ``s + COEF_BITS`` fractional bits
 COEF_BITS = 6
+#: the most grid points a table is measured on (Sigmoid and exp reach it at s = 18)
+MAX_TABLE_POINTS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,11 @@ def table(ap: Approximation, s: int) -> Table:
     if t < 0:
         raise ScaleOverflow(f"{ap.name}: scale 2^{s} is too small for segments of width 2^{ap.width_log2}", bits=s, limit=-ap.width_log2)
     span = ap.segments << t
+    if span > MAX_TABLE_POINTS:
+        raise ScaleOverflow(
+            f"{ap.name}: its error is measured on every grid point, {span} at scale 2^{s} (at most {MAX_TABLE_POINTS}); use a smaller scale",
+            tensor=ap.name, bits=s, limit=(MAX_TABLE_POINTS // ap.segments).bit_length() - 1 - ap.width_log2,  # the largest scale
+        )
     base = 0 if ap.start == "0" else -(span - 1)
     top = base + span - 1
     e_c = s + COEF_BITS
