@@ -50,7 +50,12 @@ def forge(cm, inputs, pins: Mapping[int, int]) -> list[int]:
 
 def unique_witness_violations(cm, inputs, wires=None, delta: int = 1) -> list[str]:
     """Names of the wires that can be changed by ``delta`` (everything downstream recomputed) while the
-    constraints still hold — empty for a sound circuit, whose witness is unique given its public inputs."""
+    constraints still hold — empty for a sound circuit, whose witness is unique given its public inputs.
+
+    A change the hints refuse (a range check driven out of its range: no bits exist for the value,
+    :class:`~ispc_core.zk.errors.WitnessError`) counts as unsatisfiable, as it is."""
+    from ispc_core.zk.errors import WitnessError
+
     honest = cm.witness(inputs)
     cm.r1cs.check(honest)
     values = list(cm._cb._values)
@@ -63,7 +68,10 @@ def unique_witness_violations(cm, inputs, wires=None, delta: int = 1) -> list[st
             continue  # the model id is a public input; changing it is a verification test
         if kinds[w] == "pub" and w in _input_wire_set(cm):
             continue  # so are the inputs
-        wit = cm.witness(inputs, pins={w: (values[w] + delta) % r})
+        try:
+            wit = cm.witness(inputs, pins={w: (values[w] + delta) % r})
+        except WitnessError:
+            continue
         if cm.r1cs.is_satisfied(wit):
             bad.append(names[w])
     return bad

@@ -11,8 +11,7 @@ from onnx import TensorProto, helper
 
 from ispc_zkml import compile_model
 from ispc_zkml.activations import EXP, SIGMOID, TANH, table
-from ispc_core.zk.errors import WitnessError
-from ispc_zkml.testing import make_model, ort_run
+from ispc_zkml.testing import make_model, ort_run, unique_witness_violations
 
 
 n = helper.make_node
@@ -21,23 +20,8 @@ SCALE = 8
 
 
 def violations(cm, feeds, delta: int, wires=None) -> list[str]:
-    """:func:`ispc_zkml.testing.unique_witness_violations`, where a pinned wire that drives a range check
-    out of its range (the hints refuse: no bits exist for it) counts as unsatisfiable, as it is."""
-    honest = cm.witness(feeds)
-    cm.r1cs.check(honest)
-    values, names, kinds = list(cm._cb._values), cm.wire_names(), cm._cb._kind
-    inputs = {int(w) for ws in cm._input_wires.values() for w in ws.reshape(-1)}
-    bad = []
-    for w in wires if wires is not None else range(1, len(names)):
-        if kinds[w] == "pub" and (names[w].startswith("mid_") or w in inputs):
-            continue
-        try:
-            wit = cm.witness(feeds, pins={w: (values[w] + delta) % cm.r1cs.field.modulus})
-        except WitnessError:
-            continue
-        if cm.r1cs.is_satisfied(wit):
-            bad.append(names[w])
-    return bad
+    """:func:`ispc_zkml.testing.unique_witness_violations` with ``delta`` first."""
+    return unique_witness_violations(cm, feeds, wires=wires, delta=delta)
 
 
 def _int_model(nodes, inputs, outputs, opset=17) -> bytes:

@@ -12,9 +12,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from ispc_core.zk.errors import ConstraintUnsatisfied, WitnessError
+from ispc_core.zk.errors import ConstraintUnsatisfied
 from ispc_zkml import UnsupportedOperator, compile_model
-from ispc_zkml.testing import ort_run
+from ispc_zkml.testing import ort_run, unique_witness_violations
 
 n = helper.make_node
 EXAMPLES = Path(__file__).resolve().parents[2] / "ispc-onnx" / "examples"
@@ -23,23 +23,8 @@ SCALE = 8
 
 
 def violations(cm, feeds, delta: int, wires=None) -> list[str]:
-    """:func:`ispc_zkml.testing.unique_witness_violations`, where a pinned wire that drives a range check
-    out of its range (the hints refuse: no bits exist for it) counts as unsatisfiable, as it is."""
-    honest = cm.witness(feeds)
-    cm.r1cs.check(honest)
-    values, names, kinds = list(cm._cb._values), cm.wire_names(), cm._cb._kind
-    inputs = {int(w) for ws in cm._input_wires.values() for w in ws.reshape(-1)}
-    bad = []
-    for w in wires if wires is not None else range(1, len(names)):
-        if kinds[w] == "pub" and (names[w].startswith("mid_") or w in inputs):
-            continue
-        try:
-            wit = cm.witness(feeds, pins={w: (values[w] + delta) % cm.r1cs.field.modulus})
-        except WitnessError:
-            continue
-        if cm.r1cs.is_satisfied(wit):
-            bad.append(names[w])
-    return bad
+    """:func:`ispc_zkml.testing.unique_witness_violations` with ``delta`` first."""
+    return unique_witness_violations(cm, feeds, wires=wires, delta=delta)
 
 
 def model(nodes, inputs, outputs, inits=None, opset=17) -> bytes:
