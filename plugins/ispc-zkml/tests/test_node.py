@@ -332,3 +332,23 @@ def test_plonk_keys_are_derived_by_a_verifying_node_from_the_srs_and_the_deploye
         report = verify_transaction(b, res.transaction)
         assert report.valid and report.proves_computation, report.reason
         assert b.submit_transaction(res.transaction) == res.tx_id
+
+
+def test_ispc_setup_makes_the_keys_of_a_deployed_models_circuit(tmp_path):
+    from click.testing import CliRunner
+
+    from ispc_core.cli import main
+
+    home = str(tmp_path / "h")
+    run = lambda *a: CliRunner().invoke(main, ["--home", home, *a], catch_exceptions=False)  # noqa: E731
+    assert run("init").exit_code == 0
+    dep = run("--proof-mode", "off", "deploy", str(EXAMPLES / "mlp.onnx"))
+    assert dep.exit_code == 0, dep.output
+    rid = dep.output.split()[0]
+    missing = run("setup", "--circuit", "onnx_inference")
+    assert missing.exit_code == 1 and "give --resource ID" in missing.output
+    ok = run("setup", "--circuit", "onnx_inference", "--resource", rid)
+    cid = compile_model(EXAMPLES / "mlp.onnx", input_check=NODE_INPUT_CHECK).circuit_id
+    assert ok.exit_code == 0 and f"{cid} groth16/bn254: verification key" in ok.output, ok.output
+    unknown = run("setup", "--circuit", "onnx_inference", "--resource", "ab" * 32)
+    assert unknown.exit_code == 1 and "error:" in unknown.output
