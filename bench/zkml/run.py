@@ -130,23 +130,49 @@ def _verify_prepared(d: str, proof_path: str) -> float:
 # the driver
 # ---------------------------------------------------------------------------------------------
 class Runner:
-    def __init__(self, work: Path, timeout: float, log):
-        self.work, self.timeout, self.log = work, timeout, log
+    def __init__(self, work: Path, timeout: float, max_mb: float, log):
+        self.work, self.timeout, self.max_mb, self.log = work, timeout, max_mb, log
+
+    @staticmethod
+    def _rss_mb(pid: int) -> float:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+        except (OSError, ValueError):
+            pass
+        return 0.0
 
     def _run(self, argv: list[str], what: str) -> dict:
+        """One step in a fresh process, stopped past ``timeout`` seconds or ``max_mb`` of resident memory
+        (the machine is shared: a step that would exhaust it is recorded as too large, not run to the end)."""
         t = time.perf_counter()
-        try:
-            p = subprocess.run(argv, capture_output=True, text=True, timeout=self.timeout, cwd=ROOT)
-        except subprocess.TimeoutExpired:
-            self.log(f"  {what}: timed out after {self.timeout:.0f} s")
-            return {"error": f"timed out after {self.timeout:.0f} s"}
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            p = subprocess.Popen(argv, stdout=out, stderr=err, text=True, cwd=ROOT)
+            why = None
+            while p.poll() is None:
+                if time.perf_counter() - t > self.timeout:
+                    why = f"timed out after {self.timeout:.0f} s"
+                elif self._rss_mb(p.pid) > self.max_mb:
+                    why = f"stopped at {self.max_mb:.0f} MB of memory"
+                if why:
+                    p.kill()
+                    p.wait()
+                    break
+                time.sleep(0.2)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
+        if why:
+            self.log(f"  {what}: {why}")
+            return {"error": why}
         if p.returncode != 0:
-            tail = (p.stderr or p.stdout).strip().splitlines()[-1:] or ["?"]
+            tail = (stderr or stdout).strip().splitlines()[-1:] or [f"exit {p.returncode}"]
             self.log(f"  {what}: failed ({tail[0][:200]})")
             return {"error": tail[0][:200]}
-        out = json.loads(p.stdout.strip().splitlines()[-1])
-        self.log(f"  {what}: {out.get('seconds', 0):.2f} s, {out.get('peak_mb', 0):.0f} MB (wall {time.perf_counter() - t:.1f} s)")
-        return out
+        res = json.loads(stdout.strip().splitlines()[-1])
+        self.log(f"  {what}: {res.get('seconds', 0):.2f} s, {res.get('peak_mb', 0):.0f} MB (wall {time.perf_counter() - t:.1f} s)")
+        return res
 
     def ours(self, step: str, **a) -> dict:
         return self._run([sys.executable, str(Path(__file__)), "_ours", step, json.dumps(a)], f"ours {step}")
@@ -377,6 +403,7 @@ def main() -> None:
     ap.add_argument("--skip-ezkl", action="store_true")
     ap.add_argument("--skip-ours", action="store_true")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds per step")
+    ap.add_argument("--max-mb", type=float, default=10000.0, help="resident memory a step may use before it is stopped")
     ap.add_argument("--write", action="store_true", help="rewrite results.md and results.json")
     args = ap.parse_args()
     models = [m for m in args.models.split(",") if m]
@@ -385,7 +412,7 @@ def main() -> None:
     load0 = os.getloadavg()
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="zkml-bench-") as tmp:
-        r = Runner(Path(tmp), args.timeout, lambda s: print(s, file=sys.stderr, flush=True))
+        r = Runner(Path(tmp), args.timeout, args.max_mb, lambda s: print(s, file=sys.stderr, flush=True))
         refs = {m: _reference(m) for m in models}
         ptau: dict = {}
         srs_cache: dict = {}
@@ -410,6 +437,8 @@ def main() -> None:
         "load_average_start": [round(x, 2) for x in load0],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
         "minutes": round((time.time() - t0) / 60, 1),
+        "max_mb": args.max_mb,
+        "timeout_s": args.timeout,
         "command": "python bench/zkml/run.py " + " ".join(sys.argv[1:]),
         "ptau_power": ptau.get("power"),
         "ptau_seconds": ptau.get("seconds"),
@@ -433,7 +462,7 @@ def write_results_md(meta: dict, text: str) -> None:
         f"- machine: {meta['machine']}",
         f"- ezkl {meta['ezkl']} (Halo2, KZG on bn254); ours: Groth16 and PLONK on bn254",
         f"- load average at start / end: {meta['load_average_start']} / {meta['load_average_end']} (a shared 2-core machine); the run took {meta['minutes']} min",
-        f"- command: `{meta['command']}`",
+        f"- command: `{meta['command']}`; each step limited to {meta['timeout_s']:.0f} s and {meta['max_mb']:.0f} MB of resident memory",
         f"- PLONK SRS: an insecure development SRS of 2^{meta['ptau_power']} made in the run ({_f(meta['ptau_seconds'])} s)" if meta.get("ptau_power") else "- PLONK: not run",
         "",
         "How to read the columns: see README.md. `prove s` is the proof alone (from a witness) on both sides;",
