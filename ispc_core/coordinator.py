@@ -308,16 +308,15 @@ class CoordinatorCore:
         """At deploy, for a circuit derived from the program (``CircuitSpec.members``): compile it —
         :class:`DeployError` if the program has none (an unsupported operator, say), before anything is
         written — and, when this node proves, make its keys (Groth16 setup, PLONK keys from the SRS).
-        Returns the circuit ids prepared."""
+        Returns the circuit ids prepared; nothing is compiled when this node makes no proofs
+        (``proof.mode = "off"``, a development chain), as nothing it runs will be proven."""
         _, circuit = self.circuit_for(kind)
-        if circuit.members is None:
+        if circuit.members is None or self.config.proof.mode == "off":
             return []
         try:
             members = plugin_call(circuit.circuit_id, "circuit.members", circuit.members, code, self.config.proof.curve)
         except IspcError as exc:
             raise DeployError(f"{circuit.family}, which this chain pins for {kind!r}, has no circuit for this resource: {exc}") from None
-        if self.config.proof.mode == "off":
-            return [cid for cid, _ in members]
         prover = self.prover(self.config.proof.scheme)
         setup = getattr(prover, "setup", None)
         derive = getattr(prover, "keys", None)
@@ -425,10 +424,12 @@ class CoordinatorCore:
                 f"resource {stored.resource_id.hex()[:16]}… exports no function {ctx.request.function!r}; "
                 f"exports: {', '.join(sorted(names))}"
             )
-        _, circuit = self.circuit_for(stored.kind)
+        # a circuit that defines the result does so for calls it proves; with proofs off (a development
+        # chain) nothing is proven and the engine's own result stands
+        circuit = self.circuit_for(stored.kind)[1] if self.config.proof.mode != "off" else None
         call = EngineCall(
             stored.resource_id, stored.data, info, ctx.request.function, tuple(ctx.request.args), ctx,
-            circuit=circuit if circuit.evaluate is not None else None,
+            circuit=circuit if circuit is not None and circuit.evaluate is not None else None,
         )
         return plugin_call(self._engine_names.get(stored.kind, stored.kind), "engine.execute", engine.execute, call)
 

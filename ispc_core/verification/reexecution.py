@@ -32,8 +32,8 @@ def request_from_transaction(tx) -> CallRequest:
     """The :class:`CallRequest` a transaction's call record stands for (``caller`` is filled by the caller)."""
     ex = tx.execution
     try:
-        args = tuple(decode_arg(a) for a in ex.args)
-        named = {n.name: decode_arg(n.value) for n in ex.named_inputs} or None
+        args = tuple(_as_called(decode_arg(a)) for a in ex.args)
+        named = {n.name: _as_called(decode_arg(n.value)) for n in ex.named_inputs} or None
     except RequestError as exc:
         raise RequestError(f"the call record does not decode: {exc}") from None
     return CallRequest(
@@ -120,3 +120,14 @@ def check_reexecution(manager, tx, tx_id: bytes, request=None) -> Check:
         return Check(NAME, False, f"re-execution failed: {exc}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _as_called(value):
+    """A recorded value as the caller most likely passed it: a float64 or int64 tensor is what a list of
+    numbers is recorded as, so it goes back as that list (which an engine converts to its element type,
+    as it did the first time); any other tensor stays the array it was."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray) and value.dtype in (np.dtype("<f8"), np.dtype("<i8")):
+        return value.tolist()
+    return value

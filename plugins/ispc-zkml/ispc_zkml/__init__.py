@@ -31,7 +31,7 @@ from .compiler import (
     compile_params,
     load_model,
 )
-from .errors import InputError, ModelError, ScaleOverflow, UnsupportedOperator, ZkmlError
+from .errors import CircuitTooLarge, InputError, ModelError, ScaleOverflow, UnsupportedOperator, ZkmlError
 
 __all__ = [
     "CIRCUIT_NAME",
@@ -48,6 +48,7 @@ __all__ = [
     "load_model",
     "InputError",
     "ModelError",
+    "CircuitTooLarge",
     "ScaleOverflow",
     "UnsupportedOperator",
     "ZkmlError",

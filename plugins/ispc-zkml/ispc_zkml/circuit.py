@@ -5,7 +5,8 @@ Public inputs (exactly :mod:`ispc_zkml.compiler`'s, in this order)::
     0, 1     mid_hi, mid_lo   the resource id (sha256 of the deployed model), high and low 128 bits
     2 …      X                every graph input element at scale 2^s, from the transaction's call
                               record (``execution.named_inputs``, else ``execution.args`` in graph
-                              input order), cast to the model's declared element type first
+                              input order): plain tensors of the model's element type, or float64 /
+                              int64 (a list of numbers) converted to it exactly as the engine does
     … end    Y                every graph output element at scale 2^s, from the call's result
                               (``execution.return_data``: what the journal's ``result.set`` wrote)
 
@@ -75,6 +76,10 @@ CACHE_SIZE = 16
 _cache: OrderedDict[tuple, CompiledModel] = OrderedDict()
 _models: OrderedDict[bytes, "_ModelFacts"] = OrderedDict()
 _lock = threading.Lock()
+
+#: the dtypes a list of numbers is recorded as (``np.asarray`` of Python floats / ints); the engine
+#: converts such a list to the model's element type, and so does :func:`call_inputs`
+LIST_DTYPES = (np.dtype("<f8"), np.dtype("<i8"))
 
 _NP_OF_ONNX = {
     onnx.TensorProto.FLOAT: np.float32,
@@ -190,13 +195,16 @@ def call_inputs(execution, code: bytes) -> dict[str, np.ndarray]:
     out = {}
     for name, dtype in facts.inputs:
         value = decode_arg(bytes(raw[name]))
-        if isinstance(value, tuple):  # a named tensor
-            value = value[1]
+        if isinstance(value, tuple):
+            raise RequestError(f"input {name!r}: the call record holds a named tensor; an ONNX call's inputs are plain tensors")
         arr = np.asarray(value)
-        if arr.dtype.kind not in "fiu" or dtype is None:
-            raise RequestError(f"input {name!r}: the call record holds {arr.dtype} values; the model takes floats")
+        if dtype is None or arr.dtype not in (np.dtype(dtype), *LIST_DTYPES):
+            raise RequestError(
+                f"input {name!r}: the call record holds {arr.dtype} values; the engine takes {np.dtype(dtype) if dtype else 'floats'} "
+                "(or a list of numbers, recorded as float64 or int64)"
+            )
         with np.errstate(over="ignore", invalid="ignore"):
-            out[name] = arr.astype(dtype)
+            out[name] = arr.astype(dtype)  # exactly the engine's conversion of a list (ispc_onnx.engine.coerce_input)
     return out
 
 
@@ -248,6 +256,8 @@ def claimed_outputs(execution, cm: CompiledModel) -> dict[str, np.ndarray]:
             continue
         if arr.dtype != np.float64:
             raise RequestError(f"output {name!r} is {arr.dtype}; the proven outputs are float64 on the 2^-{s} grid")
+        if np.any((arr == 0) & np.signbit(arr)):
+            raise RequestError(f"output {name!r} holds -0.0; the proven outputs write zero as +0.0")
         scaled = np.ldexp(arr, s)
         if not np.all(np.isfinite(scaled)) or not np.array_equal(scaled, np.rint(scaled)) or np.any(np.abs(scaled) >= 2.0**53):
             raise RequestError(f"output {name!r} holds a value that is not a multiple of 2^-{s}")

@@ -73,6 +73,7 @@ from ispc_core.zk.fields import get_field
 from ispc_core.zk.fixedpoint import bits_for, clip, from_field, relu, rescale, round_div, signed_range, to_field
 from ispc_core.zk.r1cs import LC, R1CS, CircuitBuilder
 
+from .budget import MAX_WORK, check_size
 from .errors import InputError, ModelError, ScaleOverflow, UnsupportedOperator
 from .activations import ACTIVATIONS, lower_activation
 from .commitment import check_salt, commit, commit_gadget
@@ -1139,7 +1140,7 @@ def _build(proto: onnx.ModelProto, data: bytes, scale: int, curve: str, specs, b
     )
 
 
-def _prepare(model, input_shapes):
+def _prepare(model, input_shapes, max_work: int = MAX_WORK):
     proto, data = load_model(model)
     graph = proto.graph
     init = {t.name for t in graph.initializer}
@@ -1157,6 +1158,7 @@ def _prepare(model, input_shapes):
         inferred = onnx.shape_inference.infer_shapes(fixed, strict_mode=True)
     except Exception as e:
         raise ModelError(f"shape inference failed with the inputs fixed to {specs}: {e}") from e
+    check_size(inferred, specs, max_work)  # before anything is built: a model sent by anyone must not exhaust memory
     types = {t.name: t.data_type for t in inferred.graph.initializer}
     for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output):
         if vi.type.HasField("tensor_type"):
@@ -1186,8 +1188,12 @@ def compile_model(
     input_visibility: str = "public",
     weights: str = "fixed",
     weight_salt: int = 0,
+    max_work: int = MAX_WORK,
 ) -> CompiledModel:
     """Compile an ONNX model into ``onnx_inference.v1`` (see the module docstring).
+
+    ``max_work`` bounds the circuit's size, estimated from the shapes before anything is built
+    (:mod:`ispc_zkml.budget`); past it, :class:`~ispc_zkml.errors.CircuitTooLarge` names the node.
 
     ``input_range``: the largest absolute value of every input element (a
     number, a ``(lo, hi)`` pair, or a mapping by input name); inputs are
@@ -1228,7 +1234,7 @@ def compile_model(
         )
     check_salt(weight_salt, get_field(curve).modulus, "weight")
     opts = _Options(input_check, input_visibility, weights, weight_salt)
-    proto, data, specs, types = _prepare(model, input_shapes)
+    proto, data, specs, types = _prepare(model, input_shapes, max_work)
     bounds = _bounds(input_range, list(specs))
     if scale is not None:
         if not isinstance(scale, int) or scale < 1:

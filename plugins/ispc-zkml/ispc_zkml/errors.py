@@ -34,6 +34,17 @@ class UnsupportedOperator(ModelError):
         self.op_type = op_type
 
 
+class CircuitTooLarge(ModelError):
+    """The circuit would be too big to build: ``work`` (estimated from the shapes, before building) passes
+    ``limit`` at node ``node`` (:mod:`ispc_zkml.budget`)."""
+
+    code = "zkml_circuit_too_large"
+
+    def __init__(self, message: str, *, node: str = "", work: int = 0, limit: int = 0):
+        super().__init__(message, node=node)
+        self.work, self.limit = work, limit
+
+
 class ScaleOverflow(ZkmlError):
     """A tensor's worst-case value does not fit the field or the quotient range at this scale.
 

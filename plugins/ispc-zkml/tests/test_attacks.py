@@ -418,3 +418,51 @@ def test_a_proof_moved_between_two_calls_is_refused(chain, node_b):
     # the proof states exactly what this record carries: accepted, and rightly (it is a proof of the same
     # statement); what a forger cannot do is change the statement (the tests above)
     assert node_b.submit_transaction(_as_attacker(f))
+
+
+# ---------------------------------------------------------------------------------------
+# the call record means one thing: what the engine would run
+# ---------------------------------------------------------------------------------------
+def test_a_named_tensor_in_the_call_record_is_refused(chain, node_b):
+    """The engine never takes a named tensor as an input, so a record holding one — even labelled with
+    another input's name, to swap what the inputs mean — is malformed, positional or named."""
+    f = _copy(chain["pos"].transaction)
+    f.execution.args[:] = [encode_arg(("z", X)), encode_arg(("x", Z))]
+    assert "holds a named tensor" in _refused_by(node_b, _as_attacker(f), "proof")
+    g = _copy(chain["named"].transaction)
+    for nv in g.execution.named_inputs:
+        nv.value = encode_arg((nv.name, decode_arg(bytes(nv.value))))
+    assert "holds a named tensor" in _refused_by(node_b, _as_attacker(g), "proof")
+
+
+@pytest.mark.parametrize("dtype, check", [("float16", "proof"), ("int32", "proof"), ("uint8", "structure"), ("bool", "structure")])
+def test_an_input_recorded_in_a_dtype_the_engine_refuses_is_refused(chain, node_b, dtype, check):
+    f = _copy(chain["pos"].transaction)
+    f.execution.args[0] = encode_arg(np.zeros((1, 2), dtype=dtype))
+    msg = _refused_by(node_b, _as_attacker(f), check)
+    assert f"holds {np.dtype(dtype)} values" in msg if check == "proof" else "does not decode" in msg
+
+
+def test_a_float64_record_means_the_list_the_engine_converts_and_an_audit_agrees(chain, node_b):
+    """float64 is what a list of numbers is recorded as; the engine converts the list to float32, and so
+    does the verifier: x + 2^-40 *is* x for this model. Re-executing the record (an audit) runs that list
+    through the engine and gets the same outputs, so proof checkers and auditors agree."""
+    from ispc_core.verify import verify_transaction
+
+    f = _copy(chain["pos"].transaction)
+    f.execution.args[0] = encode_arg(X.astype(np.float64) + 2.0**-40)
+    f = _as_attacker(f)
+    assert verify_transaction(node_b, f, check_ledger=False).valid
+    audit = verify_transaction(node_b, f, check_ledger=False, reexecute=True)
+    assert audit.valid, audit.reason
+
+
+def test_a_negative_zero_output_is_refused(chain, node_b):
+    """The proven outputs write zero as +0.0; a record with -0.0 is not one of them (one statement, one
+    byte string)."""
+    f = _copy(chain["pos"].transaction)
+    _, y = decode_arg(bytes(f.execution.return_values[0]))
+    moved = y.copy()
+    moved.flat[0] = -0.0
+    _set_output(f, moved)
+    assert "holds -0.0" in _refused_by(node_b, _as_attacker(f), "proof")

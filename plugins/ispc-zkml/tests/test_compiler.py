@@ -128,3 +128,16 @@ def test_a_tensor_read_twice_is_rescaled_once():
     assert not any(nm.startswith("LeakyRelu#2[") and nm.endswith("].q") for nm in cm.wire_names())
     x = np.array([[0.5, -0.5, 0.9]], np.float32)
     assert np.all(np.abs(cm.run({"x": x})["y"] - ort_run(shared, {"x": x})["y"]) <= cm.error_bound["y"] + 1e-6)
+
+
+def test_a_circuit_past_the_work_limit_is_refused_before_it_is_built_naming_the_node():
+    from ispc_zkml import CircuitTooLarge
+
+    W = np.ones((64, 64), np.float32) / 64
+    model = make_model([n("MatMul", ["x", "W"], ["h"], name="dense"), n("Relu", ["h"], ["y"], name="act")], {"x": [1, 64]}, {"y": [1, 64]}, {"W": W})
+    assert compile_model(model, max_work=64 + 64 * 64 + 64 * 49).constraint_count > 0  # exactly at the limit: built
+    with pytest.raises(CircuitTooLarge) as e:
+        compile_model(model, max_work=64 + 64 * 64 + 64 * 49 - 1)
+    assert e.value.node == "act" and e.value.code == "zkml_circuit_too_large" and "past the limit" in str(e.value)
+    with pytest.raises(CircuitTooLarge, match="the inputs alone"):
+        compile_model(model, max_work=63)

@@ -27,7 +27,7 @@ from ispc_core.node.keys import NodeKey
 from ispc_core.proto import transaction_pb2 as pb
 from ispc_core.seal import contract_address, receipt_state_id
 from ispc_core.verify import verify_transaction
-from ispc_zkml import compile_model
+from ispc_zkml import CircuitTooLarge, compile_model
 from ispc_zkml.circuit import NODE_INPUT_CHECK, RANGE_KEY, SCALE_KEY
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "ispc-onnx" / "examples"
@@ -160,7 +160,7 @@ def test_keys_are_made_at_deploy(tmp_path):
 
 def test_the_deployers_metadata_sets_the_scale_and_range(tmp_path):
     model = _mlp_variant(tmp_path, props={SCALE_KEY: "10", RANGE_KEY: "2.0"})
-    with Manager.open(tmp_path / "h", overrides={"proof.mode": "off", "chain.accept_unproven": True}) as m:
+    with Manager.open(tmp_path / "h", overrides=GROTH16) as m:
         rid = m.deploy(model).resource_id
         x = np.full((1, 16), 1.5, dtype=np.float32)  # outside the default range 1, inside 2
         res = m.call(CallRequest(rid, "run", caller="alice", named_inputs={"x": x}))
@@ -195,7 +195,7 @@ def test_a_model_without_a_circuit_is_refused_at_deploy(tmp_path):
     )
     path = tmp_path / "sin.onnx"
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
-    with Manager.open(tmp_path / "h", overrides={"proof.mode": "off", "chain.accept_unproven": True}) as m:
+    with Manager.open(tmp_path / "h", overrides=GROTH16) as m:
         before = len(m.node.mempool)
         with pytest.raises(DeployError, match=r"node 'wave': operator Sin is not supported by onnx_inference.v1"):
             m.deploy(path)
@@ -352,3 +352,33 @@ def test_ispc_setup_makes_the_keys_of_a_deployed_models_circuit(tmp_path):
     assert ok.exit_code == 0 and f"{cid} groth16/bn254: verification key" in ok.output, ok.output
     unknown = run("setup", "--circuit", "onnx_inference", "--resource", "ab" * 32)
     assert unknown.exit_code == 1 and "error:" in unknown.output
+
+
+def test_proofs_off_leaves_the_engines_result_and_compiles_nothing(tmp_path):
+    """A development chain whose node makes no proofs: nothing will be proven, so a model without a circuit
+    deploys and the call's values are onnxruntime's own float32 outputs."""
+    with Manager.open(tmp_path / "h", overrides={"proof.mode": "off", "chain.accept_unproven": True}) as m:
+        rid = m.deploy(EXAMPLES / "mlp.onnx").resource_id
+        res = m.call(CallRequest(rid, "run", caller="alice", named_inputs=load_json_inputs(str(EXAMPLES / "mlp_input.json"))))
+        ((_, y),) = res.values
+        assert y.dtype == np.float32 and "proven_by" not in res.metadata
+
+
+def test_a_model_too_large_to_compile_is_refused_before_it_is_built(tmp_path):
+    """An activation x activation MatMul of 512 x 512: 134 million products. Refused at once, naming the node."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    g = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "x"], ["y"], name="square")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", "n"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", "n"])],
+    )
+    path = tmp_path / "square.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    with Manager.open(tmp_path / "h", overrides=GROTH16) as m:
+        rid = m.deploy(path).resource_id  # n = 1 at deploy: a tiny circuit
+        before = len(m.node.mempool)
+        with pytest.raises(CircuitTooLarge, match=r"node 'square' \(MatMul, 262,144 outputs\).*past the limit"):
+            m.call(CallRequest(rid, "run", caller="alice", named_inputs={"x": np.zeros((512, 512), np.float32)}))
+        assert len(m.node.mempool) == before
