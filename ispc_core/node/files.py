@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 import time
 from pathlib import Path
 
@@ -233,3 +234,23 @@ def prepare_init(home: Path, *, force: bool) -> Path | None:
         " `ispc init --force` moves it aside and starts a new one",
         path=str(home / LEDGER),
     )
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory, flushed to disk, and an
+    atomic rename: a reader sees the old file or the whole new one, never a part (parents are created).
+
+    >>> write_atomic(Path(tmp) / "a" / "b.bin", b"whole")   # doctest: +SKIP
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

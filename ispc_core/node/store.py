@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import attrs
 
 from ispc_core import errors
+from ispc_core.node.files import write_atomic
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _KIND = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
@@ -66,19 +65,7 @@ def _check_id(resource_id: bytes | str) -> bytes:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomic(path, data)
 
 
 class ResourceStore:

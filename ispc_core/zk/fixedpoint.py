@@ -43,6 +43,7 @@ __all__ = [
     "from_field",
     "bits_for",
     "signed_range",
+    "signed_bits",
     "rescale",
     "relu",
     "leaky_relu",
@@ -86,8 +87,14 @@ def round_div(x: int, k: int) -> int:
     return (x + (1 << (k - 1))) >> k if k else x
 
 
-def _signed_bits(cb: CircuitBuilder, v: LC, b: int, name: str) -> list[LC]:
-    """Bits of ``v + 2^(b-1)`` (``b`` booleans + 1 recompose); bit ``b-1`` is 1 iff ``v >= 0``."""
+def signed_bits(cb: CircuitBuilder, v: LC, b: int, name: str) -> list[LC]:
+    """Bits of ``v + 2^(b-1)``, proving ``-2^(b-1) <= v < 2^(b-1)`` (``b`` booleans + 1 recompose:
+    ``b + 1`` constraints); bit ``b-1`` is 1 iff ``v >= 0``, and for ``b >= 2`` bit 0 is ``v``'s parity.
+
+    >>> cb = CircuitBuilder(); v = cb.witness("v", hint=lambda get: cb.r - 3)
+    >>> len(signed_bits(cb, v, 4, "v"))
+    4
+    """
     r = cb.r
     off = 1 << (b - 1)
 
@@ -115,7 +122,7 @@ def signed_range(cb: CircuitBuilder, x: Operand, b: int, name: str = "srange") -
     """Constrain ``-2^(b-1) <= x < 2^(b-1)``; returns the bit ``[x >= 0]`` (``b + 1`` constraints)."""
     if not 1 <= b <= cb.field.bits - 2:
         raise CircuitError(f"signed_range: b must be in [1, {cb.field.bits - 2}], got {b}")
-    return _signed_bits(cb, cb._lc(x), b, name)[b - 1]
+    return signed_bits(cb, cb._lc(x), b, name)[b - 1]
 
 
 def rescale(cb: CircuitBuilder, x: Operand, k: int, b: int, name: str = "rescale") -> tuple[LC, LC]:
@@ -149,7 +156,7 @@ def rescale(cb: CircuitBuilder, x: Operand, k: int, b: int, name: str = "rescale
     for i, w in enumerate(rbits):
         rem = rem + w * (1 << i)
     cb.assert_equal(x + half, q * unit + rem, f"{name}: x + 2^(k-1) = q*2^k + rem")
-    nonneg = _signed_bits(cb, q, b, f"{name}.q")[b - 1]
+    nonneg = signed_bits(cb, q, b, f"{name}.q")[b - 1]
     return q, nonneg
 
 

@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 from ispc_core.zk.errors import ConstraintUnsatisfied, FormatError
+from ispc_core.node.files import write_atomic
 from ispc_core.zk.formats import read_r1cs, read_wtns
 from ispc_core.zk.formats.snarkjs_json import curve_from_snarkjs, public_from_json, public_to_json
 from ispc_core.zk.formats.zkey import write_zkey
@@ -115,17 +114,6 @@ def _load_zkey(path: Path):
     return load_zkey_file(path, read_key_file(path, fix=_FIX_FILE), subgroup="batch", fix=_FIX_FILE)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
 
 def setup_files(r1cs_path, out_dir, *, curve: str | None = None, ptau=None, progress: Callable | None = None) -> dict:
     """Development setup for a ``.r1cs``: writes ``circuit.zkey`` and ``verification_key.json`` into ``out_dir``.
@@ -147,9 +135,9 @@ def setup_files(r1cs_path, out_dir, *, curve: str | None = None, ptau=None, prog
     pk = generate_parameters(r1cs, field_curve, progress=progress)
     out = Path(out_dir)
     zkey_path, vk_path = out / ZKEY_NAME, out / VK_NAME
-    _write_atomic(zkey_path, write_zkey(pk.zkey))
-    _write_atomic(vk_path, json.dumps(pk.vk.to_json(), indent=1).encode())
-    _write_atomic(out / "circuit.r1cs", r1cs_raw)  # lets prove_files name a failing constraint
+    write_atomic(zkey_path, write_zkey(pk.zkey))
+    write_atomic(vk_path, json.dumps(pk.vk.to_json(), indent=1).encode())
+    write_atomic(out / "circuit.r1cs", r1cs_raw)  # lets prove_files name a failing constraint
     return {
         "scheme": "groth16",
         "curve": field_curve,

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from ispc_core import boundedjson
+from ispc_core.node.files import write_atomic
 
 from .errors import InputError, ZkmlError
 
@@ -55,19 +54,6 @@ def choice(value: str, allowed: tuple[str, ...], what: str) -> str:
         raise InputError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
     return value
 
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def json_bytes(obj: Any) -> bytes:

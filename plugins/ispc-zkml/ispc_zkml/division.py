@@ -29,11 +29,11 @@ fewer when ``2d`` is a constant power of two).
 from __future__ import annotations
 
 from ispc_core.zk.errors import CircuitError
-from ispc_core.zk.fixedpoint import FixedPointOverflow, bits_for, from_field, to_field
+from ispc_core.zk.fixedpoint import bits_for, from_field, signed_bits, to_field
 from ispc_core.zk.gadgets import assert_boolean, to_bits
 from ispc_core.zk.r1cs import LC, CircuitBuilder, Operand
 
-__all__ = ["round_div", "signed_bits", "nonneg", "round_half_even"]
+__all__ = ["round_div", "nonneg", "round_half_even"]
 
 
 def round_half_even(n: int, d: int) -> int:
@@ -52,32 +52,6 @@ def nonneg(cb: CircuitBuilder, x: Operand, n: int, name: str) -> None:
         cb.assert_equal(x, 0, f"{name}: = 0")
     else:
         to_bits(cb, x, n, name)
-
-
-def signed_bits(cb: CircuitBuilder, v: LC, b: int, name: str) -> list[LC]:
-    """Bits of ``v + 2^(b-1)``, proving ``-2^(b-1) <= v < 2^(b-1)`` (``b + 1`` constraints).
-
-    Bit ``b-1`` is ``[v >= 0]``; for ``b >= 2`` bit 0 is the parity of ``v``.
-    """
-    r = cb.r
-    off = 1 << (b - 1)
-
-    def bit(get, i):
-        s = from_field(get(v), r)
-        if not -off <= s < off:
-            raise FixedPointOverflow(f"{name}: value {s} is outside the signed {b}-bit range [-{off}, {off})", wire=name, value=s, limit=off)
-        return ((s + off) >> i) & 1
-
-    bits = []
-    for i in range(b):
-        w = cb.witness(f"{name}.bit[{i}]", hint=lambda get, i=i: bit(get, i))
-        assert_boolean(cb, w, f"{name}.bit[{i}]:boolean")
-        bits.append(w)
-    acc = cb.const(0)
-    for i, w in enumerate(bits):
-        acc = acc + w * (1 << i)
-    cb.assert_equal(acc, v + off, f"{name}:signed range {b} bits")
-    return bits
 
 
 def round_div(

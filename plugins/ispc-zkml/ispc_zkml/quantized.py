@@ -244,7 +244,7 @@ def dynamic_quantize(L, v: Value, tensor: str) -> tuple[Value, Value, Value]:
     shift = max(es - e, 0)
     sig, sb = round_div(cb, D * (1 << shift), 255, num_bound=dmax << shift, den_max=255, name=f"{tensor}.scale")
     es = e + shift
-    q, qhard = obj(x.shape), obj(x.shape)
+    q = obj(x.shape)
     for j, idx in enumerate(np.ndindex(*x.shape)):
         tag = f"{tensor}{list(idx)}"
         r, _ = round_div(cb, flat[j] * 255, Dp, num_bound=255 * bs[j], den_max=dp_max, qmax=256, name=tag)
