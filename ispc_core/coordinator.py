@@ -189,6 +189,8 @@ class CoordinatorCore:
         self._keys: dict[str, Any] = {}
         self._resources: dict[bytes, Any] = {}
         self._chain_params: pb.ChainParams | None = None
+        #: None: :meth:`result_circuit` decides; True / False force whether a circuit defines results
+        self.defines_results: bool | None = None
         #: the proof-job runner (async mode; see ispc_core.proofjobs), set by Manager
         self.proof_jobs = None
 
@@ -254,6 +256,29 @@ class CoordinatorCore:
                     return name, spec
         return self.config.proof.circuit, self.plugins.get("ispc_circuits", self.config.proof.circuit)
 
+    def result_circuit(self, kind: str):
+        """The circuit that defines a call's result on this node (``CircuitSpec.evaluate``), or None.
+
+        The circuit chosen for ``kind`` defines the result unless this node makes no proofs on a
+        development chain (``proof.mode = "off"`` with ``chain.accept_unproven``): nothing it runs is
+        proven, so the engine's own result stands. :attr:`defines_results` forces the choice (an audit
+        re-runs a call with the semantics its transaction was made with).
+        """
+        _, circuit = self.circuit_for(kind)
+        if circuit.evaluate is None:
+            return None
+        defines = self.defines_results
+        if defines is None:
+            defines = not (self.config.proof.mode == "off" and self.accepts_unproven())
+        return circuit if defines else None
+
+    def accepts_unproven(self) -> bool:
+        """Whether this chain accepts executions without a proof (its genesis; the configuration before one)."""
+        self.pinned("")  # reads the genesis once
+        if self._chain_params is not None:
+            return bool(self._chain_params.accept_unproven)
+        return bool(self.config.chain.accept_unproven)
+
     def pinned(self, kind: str) -> tuple[str, ...]:
         """The circuit families this chain's genesis pins for ``kind`` (the configuration's before genesis)."""
         params = self._chain_params
@@ -308,15 +333,17 @@ class CoordinatorCore:
         """At deploy, for a circuit derived from the program (``CircuitSpec.members``): compile it —
         :class:`DeployError` if the program has none (an unsupported operator, say), before anything is
         written — and, when this node proves, make its keys (Groth16 setup, PLONK keys from the SRS).
-        Returns the circuit ids prepared; nothing is compiled when this node makes no proofs
-        (``proof.mode = "off"``, a development chain), as nothing it runs will be proven."""
+        Returns the circuit ids prepared; nothing is compiled when the circuit does not define this
+        node's results (:meth:`result_circuit`: proofs off on a development chain)."""
         _, circuit = self.circuit_for(kind)
-        if circuit.members is None or self.config.proof.mode == "off":
+        if circuit.members is None or (circuit.evaluate is not None and self.result_circuit(kind) is None):
             return []
         try:
             members = plugin_call(circuit.circuit_id, "circuit.members", circuit.members, code, self.config.proof.curve)
         except IspcError as exc:
             raise DeployError(f"{circuit.family}, which this chain pins for {kind!r}, has no circuit for this resource: {exc}") from None
+        if self.config.proof.mode == "off":
+            return [cid for cid, _ in members]
         prover = self.prover(self.config.proof.scheme)
         setup = getattr(prover, "setup", None)
         derive = getattr(prover, "keys", None)
@@ -424,12 +451,9 @@ class CoordinatorCore:
                 f"resource {stored.resource_id.hex()[:16]}… exports no function {ctx.request.function!r}; "
                 f"exports: {', '.join(sorted(names))}"
             )
-        # a circuit that defines the result does so for calls it proves; with proofs off (a development
-        # chain) nothing is proven and the engine's own result stands
-        circuit = self.circuit_for(stored.kind)[1] if self.config.proof.mode != "off" else None
         call = EngineCall(
             stored.resource_id, stored.data, info, ctx.request.function, tuple(ctx.request.args), ctx,
-            circuit=circuit if circuit is not None and circuit.evaluate is not None else None,
+            circuit=self.result_circuit(stored.kind),
         )
         return plugin_call(self._engine_names.get(stored.kind, stored.kind), "engine.execute", engine.execute, call)
 

@@ -93,6 +93,9 @@ def check_reexecution(manager, tx, tx_id: bytes, request=None) -> Check:
         ) as other:
             other.node.ledger.rewind_to(int(tx.execution.snapshot_height))
             core = other.core
+            # the result semantics the transaction was made with: a proven call's result is the one its
+            # circuit defines (onnx_inference.v1: fixed point), an unproven one's is the engine's
+            core.defines_results = any(o.state.zk_proof.ByteSize() for o in tx.outputs if o.WhichOneof("content") == "state")
             caller = bytes(tx.caller)
             stored, engine, info = core.resource(req.resource_id)
             limits = core.admit(req, stored.kind, caller)

@@ -79,3 +79,46 @@ def unique_witness_violations(cm, inputs, wires=None, delta: int = 1) -> list[st
 
 def _input_wire_set(cm) -> set[int]:
     return {int(w) for ws in cm._input_wires.values() for w in ws.reshape(-1)}
+
+
+# ---------------------------------------------------------------------------------------
+# a forger of transactions (the node-level tests)
+# ---------------------------------------------------------------------------------------
+def copy_tx(tx):
+    """A copy of a transaction to edit."""
+    out = type(tx)()
+    out.CopyFrom(tx)
+    return out
+
+
+def as_attacker(tx, curve: str = "bn254"):
+    """Make an edited transaction the attacker's own call — its caller and receipt — recompute every
+    hash as a verifier does, and sign it with a fresh key as caller and executor, so that only the
+    journal or the proof check can refuse it. Returns ``tx``, changed in place."""
+    from ispc_core.journal import rehash_execution, request_hash_of
+    from ispc_core.node import txcodec
+    from ispc_core.node.keys import NodeKey
+    from ispc_core.seal import receipt_state_id
+
+    attacker = NodeKey.generate("attacker")
+    tx.caller = attacker.address
+    for out in tx.outputs:
+        if out.HasField("state") and out.state.metadata.get("receipt") == "1":
+            out.state.state_id = receipt_state_id(request_hash_of(tx))
+    rehash_execution(tx, curve)
+    return txcodec.sign_execution(tx, attacker, attacker)
+
+
+def refused(node, tx, check: str) -> str:
+    """Submit ``tx`` to ``node`` (a Manager), expect ``TransactionRejected`` by ``check``, and check that
+    neither the mempool nor the ledger changed; returns the message."""
+    import pytest
+
+    from ispc_core.errors import TransactionRejected
+
+    before = [i for i, _ in node.node.mempool.list()], node.node.ledger.snapshot()
+    with pytest.raises(TransactionRejected) as info:
+        node.submit_transaction(tx)
+    assert info.value.reason == check, str(info.value)
+    assert ([i for i, _ in node.node.mempool.list()], node.node.ledger.snapshot()) == before  # nothing written
+    return str(info.value)

@@ -16,7 +16,6 @@ Two kinds of attacker.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -25,16 +24,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from ispc_core.context import CallRequest
 from ispc_core.coordinator import Manager
-from ispc_core.errors import TransactionRejected
-from ispc_core.journal import decode_arg, encode_arg, rehash_execution, request_hash_of
-from ispc_core.node import txcodec
-from ispc_core.node.keys import NodeKey
+from ispc_core.journal import decode_arg, encode_arg
 from ispc_core.proto import transaction_pb2 as pb
-from ispc_core.seal import receipt_state_id
 from ispc_core.zk.errors import WitnessError
 from ispc_zkml import compile_model
 from ispc_zkml.circuit import NODE_INPUT_CHECK
-from ispc_zkml.testing import make_model
+from ispc_zkml.testing import as_attacker, copy_tx, make_model, refused
 
 n = helper.make_node
 SCALE = 8
@@ -76,7 +71,7 @@ def _honest(cm, feeds) -> dict[str, int]:
     return {name: from_field(v, r) for name, v in zip(cm._cb._names, cm._cb._values)}
 
 
-def _refused(cm, feeds, pins) -> None:
+def _no_witness(cm, feeds, pins) -> None:
     wit = _raw_forge(cm, feeds, pins)
     assert not cm.r1cs.is_satisfied(wit), pins
 
@@ -115,10 +110,10 @@ def test_a_half_rounded_the_other_way_by_quantize_linear_is_refused():
     for j in range(2):
         t = f"ql[0, {j}]"
         assert h[f"{t}.tie"] == 1
-        _refused(cm, feeds, {f"{t}.tie": 0})
-        _refused(cm, feeds, {f"{t}.q": h[f"{t}.q"] - 1, f"{t}.tie": 0})
-        _refused(cm, feeds, {f"{t}.odd_tie": 1 - h[f"{t}.odd_tie"]})
-        _refused(cm, feeds, {f"{t}.q": h[f"{t}.q"] + 1, f"{t}.tie": 1})
+        _no_witness(cm, feeds, {f"{t}.tie": 0})
+        _no_witness(cm, feeds, {f"{t}.q": h[f"{t}.q"] - 1, f"{t}.tie": 0})
+        _no_witness(cm, feeds, {f"{t}.odd_tie": 1 - h[f"{t}.odd_tie"]})
+        _no_witness(cm, feeds, {f"{t}.q": h[f"{t}.q"] + 1, f"{t}.tie": 1})
 
 
 def test_a_tie_claimed_where_there_is_none_is_refused():
@@ -130,7 +125,7 @@ def test_a_tie_claimed_where_there_is_none_is_refused():
     feeds = {"x": f32([[3.25]]) / 16}  # 3.25 -> 3; a forged tie would give q_u = 3 odd -> 2
     h = _honest(cm, feeds)
     assert h["ql[0, 0].tie"] == 0
-    _refused(cm, feeds, {"ql[0, 0].tie": 1})
+    _no_witness(cm, feeds, {"ql[0, 0].tie": 1})
 
 
 @pytest.mark.parametrize("x", [[[0.5, -0.25, 0.75, 0.0]], [[0.0, 0.0, 0.0, 0.0]]], ids=["data", "all-zero"])
@@ -142,13 +137,13 @@ def test_dynamic_quantize_scale_zero_point_and_all_zero_bit_cannot_be_forged(x):
     cm = compile_model(m, scale=SCALE)
     feeds = {"x": f32(x)}
     h = _honest(cm, feeds)
-    _refused(cm, feeds, {"dq.all_zero": 1 - h["dq.all_zero"]})
+    _no_witness(cm, feeds, {"dq.all_zero": 1 - h["dq.all_zero"]})
     for w in ("dq.zero_point.q", "dq.scale.q"):
         for d in (1, -1):
-            _refused(cm, feeds, {w: h[w] + d})
+            _no_witness(cm, feeds, {w: h[w] + d})
     for j in range(4):
         for w in (f"dq.max{j}.sel", f"dq.min{j}.sel"):
-            _refused(cm, feeds, {w: h[w] + 1})
+            _no_witness(cm, feeds, {w: h[w] + 1})
 
 
 def test_a_sigmoid_evaluated_on_another_segment_is_refused():
@@ -166,9 +161,9 @@ def test_a_sigmoid_evaluated_on_another_segment_is_refused():
             pins = {f"{tag}.seg[{k}]": int(k == other) for k in range(16)}
             shifted = u + (j - other) * (1 << t)  # what x = j'·2^t + u' needs
             pins |= {f"{tag}.u[{i}]": (shifted >> i) & 1 for i in range(t)}  # its low t bits: the best a forger can do
-            _refused(cm, feeds, pins)
+            _no_witness(cm, feeds, pins)
         # the segment and the quotient of the polynomial's rescale moved together
-        _refused(cm, feeds, {f"{tag}.seg[{j}]": 0, f"{tag}.seg[{j + 1}]": 1, f"{tag}.sigmoid.q": h[f"{tag}.sigmoid.q"] + 1})
+        _no_witness(cm, feeds, {f"{tag}.seg[{j}]": 0, f"{tag}.seg[{j + 1}]": 1, f"{tag}.sigmoid.q": h[f"{tag}.sigmoid.q"] + 1})
 
 
 def test_softmax_outputs_cannot_be_traded_against_each_other():
@@ -178,9 +173,9 @@ def test_softmax_outputs_cannot_be_traded_against_each_other():
     feeds = {"x": f32([[0.5, -0.25, 0.75]])}
     h = _honest(cm, feeds)
     for a, b in ((0, 1), (1, 2), (2, 0)):
-        _refused(cm, feeds, {f"sm[0][{a}].div.q": h[f"sm[0][{a}].div.q"] + 1, f"sm[0][{b}].div.q": h[f"sm[0][{b}].div.q"] - 1})
+        _no_witness(cm, feeds, {f"sm[0][{a}].div.q": h[f"sm[0][{a}].div.q"] + 1, f"sm[0][{b}].div.q": h[f"sm[0][{b}].div.q"] - 1})
     # a forged maximum (the second element's selection bit cleared): every exp shifts, the divisions follow
-    _refused(cm, feeds, {"sm[0].max2.sel": 0})
+    _no_witness(cm, feeds, {"sm[0].max2.sel": 0})
 
 
 def test_a_clip_or_maxpool_selection_bit_flipped_with_its_range_bits_is_refused():
@@ -197,9 +192,9 @@ def test_a_clip_or_maxpool_selection_bit_flipped_with_its_range_bits_is_refused(
             bits = sorted((w for w in h if w.startswith(tag + ".bit[")), key=lambda w: int(w.split("[")[-1][:-1]))
             top = bits[-1]
             pins = {top: 1 - h[top]}
-            _refused(cm, feeds, pins)
+            _no_witness(cm, feeds, pins)
             pins |= {w: 1 - h[w] for w in bits[:-1]}  # every bit inverted: the other sign's nearest value
-            _refused(cm, feeds, pins)
+            _no_witness(cm, feeds, pins)
     mp = make_model([n("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], name="mp")], {"x": [1, 1, 2, 2]}, {"y": [1, 1, 1, 1]})
     cm = compile_model(mp, scale=SCALE)
     feeds = {"x": f32([[[[0.25, 0.5], [0.5, -0.75]]]])}  # a tie at the top
@@ -208,7 +203,7 @@ def test_a_clip_or_maxpool_selection_bit_flipped_with_its_range_bits_is_refused(
         tag = f"mp[0, 0, 0, 0].max{j}"
         bits = [w for w in h if w.startswith(tag + ".bit[")]
         top = max(bits, key=lambda w: int(w.split("[")[-1][:-1]))
-        _refused(cm, feeds, {top: 1 - h[top]})
+        _no_witness(cm, feeds, {top: 1 - h[top]})
 
 
 def test_argmax_with_a_tie_cannot_name_the_other_index_even_with_its_gaps_rewritten():
@@ -221,7 +216,7 @@ def test_argmax_with_a_tie_cannot_name_the_other_index_even_with_its_gaps_rewrit
     assert h["am[0].index"] == 0
     for other in (1, 2, 3):
         pins = {"am[0].index": other} | {f"am[0].onehot[{j}]": int(j == other) for j in range(4)}
-        _refused(cm, feeds, pins)
+        _no_witness(cm, feeds, pins)
 
 
 # ---------------------------------------------------------------------------------------
@@ -260,30 +255,10 @@ def node_b(tmp_path, chain):
         yield b
 
 
-def _copy(tx: pb.Transaction) -> pb.Transaction:
-    out = pb.Transaction()
-    out.CopyFrom(tx)
-    return out
 
 
-def _as_attacker(t: pb.Transaction) -> pb.Transaction:
-    """The attacker's own call: caller and receipt, every hash recomputed, signed with its keys."""
-    attacker = NodeKey.generate("attacker")
-    t.caller = attacker.address
-    for out in t.outputs:
-        if out.HasField("state") and out.state.metadata.get("receipt") == "1":
-            out.state.state_id = receipt_state_id(request_hash_of(t))
-    rehash_execution(t, "bn254")
-    return txcodec.sign_execution(t, attacker, attacker)
 
 
-def _refused_by(node, tx, check: str) -> str:
-    before = [i for i, _ in node.node.mempool.list()], node.node.ledger.snapshot()
-    with pytest.raises(TransactionRejected) as info:
-        node.submit_transaction(tx)
-    assert info.value.reason == check, str(info.value)
-    assert ([i for i, _ in node.node.mempool.list()], node.node.ledger.snapshot()) == before
-    return str(info.value)
 
 
 def _set_output(t: pb.Transaction, new: np.ndarray, *, dtype=None, values_too: bool = True) -> None:
@@ -316,77 +291,77 @@ def test_the_honest_calls_are_accepted(chain, node_b):
 
 def test_a_duplicated_named_input_is_refused(chain, node_b):
     """named_inputs [x, x', z]: which x would the proof be about? Neither — the call record is malformed."""
-    f = _copy(chain["named"].transaction)
+    f = copy_tx(chain["named"].transaction)
     ex = f.execution
     entries = [(nv.name, bytes(nv.value)) for nv in ex.named_inputs]
     del ex.named_inputs[:]
     for name, value in [entries[0], (entries[0][0], encode_arg(X * 0)), *entries[1:]]:
         ex.named_inputs.add(name=name, value=value)
-    msg = _refused_by(node_b, _as_attacker(f), "structure")
+    msg = refused(node_b, as_attacker(f), "structure")
     assert "each name once" in msg
 
 
 def test_named_and_positional_inputs_together_are_refused(chain, node_b):
-    f = _copy(chain["named"].transaction)
+    f = copy_tx(chain["named"].transaction)
     f.execution.args.extend([encode_arg(X), encode_arg(Z)])
-    assert "both named and positional" in _refused_by(node_b, _as_attacker(f), "proof")
+    assert "both named and positional" in refused(node_b, as_attacker(f), "proof")
 
 
 def test_a_missing_or_extra_input_is_refused(chain, node_b):
-    f = _copy(chain["pos"].transaction)
+    f = copy_tx(chain["pos"].transaction)
     del f.execution.args[1]
-    assert "1 positional input(s); the model takes 2" in _refused_by(node_b, _as_attacker(f), "proof")
-    g = _copy(chain["named"].transaction)
+    assert "1 positional input(s); the model takes 2" in refused(node_b, as_attacker(f), "proof")
+    g = copy_tx(chain["named"].transaction)
     g.execution.named_inputs[1].name = "zz"  # x, zz: sorted, each once, but not the model's
-    assert "the model takes" in _refused_by(node_b, _as_attacker(g), "proof")
+    assert "the model takes" in refused(node_b, as_attacker(g), "proof")
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1.5], ids=["nan", "inf", "-inf", "out-of-range"])
 def test_a_non_finite_or_out_of_range_input_is_refused(chain, node_b, bad):
-    f = _copy(chain["pos"].transaction)
+    f = copy_tx(chain["pos"].transaction)
     x = X.copy()
     x[0, 1] = bad
     f.execution.args[0] = encode_arg(x)
-    msg = _refused_by(node_b, _as_attacker(f), "proof")
+    msg = refused(node_b, as_attacker(f), "proof")
     assert "cannot recompute the public inputs" in msg
     assert ("NaN or infinity" in msg) if not np.isfinite(bad) else ("outside the declared range" in msg)
 
 
 def test_inputs_swapped_by_position_are_refused(chain, node_b):
     """The two positional arguments exchanged (shapes differ: another circuit) or one input's value moved."""
-    f = _copy(chain["pos"].transaction)
+    f = copy_tx(chain["pos"].transaction)
     f.execution.args[0], f.execution.args[1] = bytes(f.execution.args[1]), bytes(f.execution.args[0])
-    msg = _refused_by(node_b, _as_attacker(f), "proof")
+    msg = refused(node_b, as_attacker(f), "proof")
     assert "circuit" in msg
-    g = _copy(chain["pos"].transaction)
+    g = copy_tx(chain["pos"].transaction)
     g.execution.args[1] = encode_arg(Z[:, ::-1].copy())
-    assert "public input 4 is not the value recomputed" in _refused_by(node_b, _as_attacker(g), "proof")
+    assert "public input 4 is not the value recomputed" in refused(node_b, as_attacker(g), "proof")
 
 
 def test_an_input_of_another_batch_size_needs_another_circuit(chain, node_b):
     """x of shape [2, 2] (a batch of two): the verifier compiles the circuit of those shapes, whose id is
     not the proof's — a proof of the batch-1 circuit says nothing about it."""
-    f = _copy(chain["pos"].transaction)
+    f = copy_tx(chain["pos"].transaction)
     f.execution.args[0] = encode_arg(np.concatenate([X, X]))
-    msg = _refused_by(node_b, _as_attacker(f), "proof")
+    msg = refused(node_b, as_attacker(f), "proof")
     assert "is not the circuit this node derives" in msg or "this call's circuit is" in msg
 
 
 def test_outputs_of_another_dtype_off_the_grid_or_not_the_return_values_are_refused(chain, node_b):
     res = chain["pos"]
     _, y = decode_arg(bytes(res.transaction.execution.return_values[0]))
-    f = _copy(res.transaction)
+    f = copy_tx(res.transaction)
     _set_output(f, y, dtype=np.float32)  # the same numbers as float32
-    assert "is float32; the proven outputs are float64" in _refused_by(node_b, _as_attacker(f), "proof")
-    g = _copy(res.transaction)
+    assert "is float32; the proven outputs are float64" in refused(node_b, as_attacker(f), "proof")
+    g = copy_tx(res.transaction)
     _set_output(g, y + 2.0**-20)
-    assert "not a multiple of 2^-16" in _refused_by(node_b, _as_attacker(g), "proof")
-    h = _copy(res.transaction)
+    assert "not a multiple of 2^-16" in refused(node_b, as_attacker(g), "proof")
+    h = copy_tx(res.transaction)
     _set_output(h, y + 2.0**-16, values_too=False)  # the data moved, the return values kept
-    assert "the return values are not the result's tensors" in _refused_by(node_b, _as_attacker(h), "proof")
-    k = _copy(res.transaction)
+    assert "the return values are not the result's tensors" in refused(node_b, as_attacker(h), "proof")
+    k = copy_tx(res.transaction)
     _set_output(k, y + 2.0**-16)  # both moved by one unit
-    assert "is not the value recomputed from the transaction" in _refused_by(node_b, _as_attacker(k), "proof")
+    assert "is not the value recomputed from the transaction" in refused(node_b, as_attacker(k), "proof")
 
 
 def test_a_proof_relabelled_with_another_scale_or_parameters_is_refused(chain, node_b):
@@ -400,24 +375,24 @@ def test_a_proof_relabelled_with_another_scale_or_parameters_is_refused(chain, n
         compile_model(model, input_check="circuit").circuit_id,
     ):
         assert cid != res.proof.circuit_id and cid.startswith(res.proof.circuit_id.rsplit("/", 1)[0])
-        f = _copy(res.transaction)
+        f = copy_tx(res.transaction)
         for out in f.outputs:
             if out.HasField("state"):
                 out.state.zk_proof.circuit_id = cid
-        assert "is the key of" in _refused_by(node_b, _as_attacker(f), "proof")
+        assert "is the key of" in refused(node_b, as_attacker(f), "proof")
 
 
 def test_a_proof_moved_between_two_calls_is_refused(chain, node_b):
     """The positional call's proof on the named call's record (the same inputs and outputs): the public
     inputs are the same — the statement is — so only the hashes bind it; the forger recomputes them."""
-    f = _copy(chain["named"].transaction)
+    f = copy_tx(chain["named"].transaction)
     p = [o.state.zk_proof for o in chain["pos"].transaction.outputs if o.HasField("state")][0]
     for out in f.outputs:
         if out.HasField("state"):
             out.state.zk_proof.CopyFrom(p)
     # the proof states exactly what this record carries: accepted, and rightly (it is a proof of the same
     # statement); what a forger cannot do is change the statement (the tests above)
-    assert node_b.submit_transaction(_as_attacker(f))
+    assert node_b.submit_transaction(as_attacker(f))
 
 
 # ---------------------------------------------------------------------------------------
@@ -426,20 +401,20 @@ def test_a_proof_moved_between_two_calls_is_refused(chain, node_b):
 def test_a_named_tensor_in_the_call_record_is_refused(chain, node_b):
     """The engine never takes a named tensor as an input, so a record holding one — even labelled with
     another input's name, to swap what the inputs mean — is malformed, positional or named."""
-    f = _copy(chain["pos"].transaction)
+    f = copy_tx(chain["pos"].transaction)
     f.execution.args[:] = [encode_arg(("z", X)), encode_arg(("x", Z))]
-    assert "holds a named tensor" in _refused_by(node_b, _as_attacker(f), "proof")
-    g = _copy(chain["named"].transaction)
+    assert "holds a named tensor" in refused(node_b, as_attacker(f), "proof")
+    g = copy_tx(chain["named"].transaction)
     for nv in g.execution.named_inputs:
         nv.value = encode_arg((nv.name, decode_arg(bytes(nv.value))))
-    assert "holds a named tensor" in _refused_by(node_b, _as_attacker(g), "proof")
+    assert "holds a named tensor" in refused(node_b, as_attacker(g), "proof")
 
 
 @pytest.mark.parametrize("dtype, check", [("float16", "proof"), ("int32", "proof"), ("uint8", "structure"), ("bool", "structure")])
 def test_an_input_recorded_in_a_dtype_the_engine_refuses_is_refused(chain, node_b, dtype, check):
-    f = _copy(chain["pos"].transaction)
+    f = copy_tx(chain["pos"].transaction)
     f.execution.args[0] = encode_arg(np.zeros((1, 2), dtype=dtype))
-    msg = _refused_by(node_b, _as_attacker(f), check)
+    msg = refused(node_b, as_attacker(f), check)
     assert f"holds {np.dtype(dtype)} values" in msg if check == "proof" else "does not decode" in msg
 
 
@@ -449,9 +424,9 @@ def test_a_float64_record_means_the_list_the_engine_converts_and_an_audit_agrees
     through the engine and gets the same outputs, so proof checkers and auditors agree."""
     from ispc_core.verify import verify_transaction
 
-    f = _copy(chain["pos"].transaction)
+    f = copy_tx(chain["pos"].transaction)
     f.execution.args[0] = encode_arg(X.astype(np.float64) + 2.0**-40)
-    f = _as_attacker(f)
+    f = as_attacker(f)
     assert verify_transaction(node_b, f, check_ledger=False).valid
     audit = verify_transaction(node_b, f, check_ledger=False, reexecute=True)
     assert audit.valid, audit.reason
@@ -460,9 +435,9 @@ def test_a_float64_record_means_the_list_the_engine_converts_and_an_audit_agrees
 def test_a_negative_zero_output_is_refused(chain, node_b):
     """The proven outputs write zero as +0.0; a record with -0.0 is not one of them (one statement, one
     byte string)."""
-    f = _copy(chain["pos"].transaction)
+    f = copy_tx(chain["pos"].transaction)
     _, y = decode_arg(bytes(f.execution.return_values[0]))
     moved = y.copy()
     moved.flat[0] = -0.0
     _set_output(f, moved)
-    assert "holds -0.0" in _refused_by(node_b, _as_attacker(f), "proof")
+    assert "holds -0.0" in refused(node_b, as_attacker(f), "proof")

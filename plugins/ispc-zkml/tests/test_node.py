@@ -19,16 +19,15 @@ import pytest
 
 from ispc_core.context import CallRequest
 from ispc_core.coordinator import Manager
-from ispc_core.errors import DeployError, InvalidArguments, TransactionRejected
+from ispc_core.errors import DeployError, InvalidArguments
 from ispc_core.inputs import load_json_inputs
-from ispc_core.journal import decode_arg, encode_arg, rehash_execution, request_hash_of
-from ispc_core.node import txcodec
-from ispc_core.node.keys import NodeKey
+from ispc_core.journal import decode_arg, encode_arg
 from ispc_core.proto import transaction_pb2 as pb
-from ispc_core.seal import contract_address, receipt_state_id
+from ispc_core.seal import contract_address
 from ispc_core.verify import verify_transaction
 from ispc_zkml import CircuitTooLarge, compile_model
 from ispc_zkml.circuit import NODE_INPUT_CHECK, RANGE_KEY, SCALE_KEY
+from ispc_zkml.testing import as_attacker, copy_tx, refused
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "ispc-onnx" / "examples"
 GROTH16 = {"proof.mode": "sync", "proof.scheme": "groth16", "proof.curve": "bn254"}
@@ -76,21 +75,8 @@ def node_b(tmp_path, chain):
         yield b
 
 
-def _copy(tx: pb.Transaction) -> pb.Transaction:
-    out = pb.Transaction()
-    out.CopyFrom(tx)
-    return out
 
 
-def _as_attacker(t: pb.Transaction, curve: str = "bn254") -> pb.Transaction:
-    """Make ``t`` the attacker's own call (caller, receipt), recompute every hash, sign with its keys."""
-    attacker = NodeKey.generate("attacker")
-    t.caller = attacker.address
-    for out in t.outputs:
-        if out.HasField("state") and out.state.metadata.get("receipt") == "1":
-            out.state.state_id = receipt_state_id(request_hash_of(t))
-    rehash_execution(t, curve)
-    return txcodec.sign_execution(t, attacker, attacker)
 
 
 def _set_output(t: pb.Transaction, arr_new: np.ndarray) -> None:
@@ -104,13 +90,6 @@ def _set_output(t: pb.Transaction, arr_new: np.ndarray) -> None:
         entry.args[:] = [bytes(a).replace(old, new) for a in entry.args]
 
 
-def _refused(node, tx, check: str) -> str:
-    before = [i for i, _ in node.node.mempool.list()], node.node.ledger.snapshot()
-    with pytest.raises(TransactionRejected) as info:
-        node.submit_transaction(tx)
-    assert info.value.reason == check, str(info.value)
-    assert ([i for i, _ in node.node.mempool.list()], node.node.ledger.snapshot()) == before  # nothing written
-    return str(info.value)
 
 
 # ---------------------------------------------------------------------------------------
@@ -214,16 +193,16 @@ def txcodec_sha(data: bytes) -> bytes:
 # ---------------------------------------------------------------------------------------
 def test_an_output_moved_by_one_unit_is_refused_by_the_proof(chain, node_b):
     res = chain["res"]
-    t = _copy(res.transaction)
+    t = copy_tx(res.transaction)
     _, y = decode_arg(bytes(t.execution.return_values[0]))
     scale = int(res.proof.circuit_id.rsplit("/s", 1)[1].split("-")[0])
     for k in range(y.size):  # every output element, up and down
         for step in (+1, -1):
             moved = y.copy()
             moved.flat[k] += step * 2.0**-scale
-            f = _copy(res.transaction)
+            f = copy_tx(res.transaction)
             _set_output(f, moved)
-            msg = _refused(node_b, _as_attacker(f), "proof")
+            msg = refused(node_b, as_attacker(f), "proof")
             assert f"public input {2 + 16 + k} is not the value recomputed" in msg
 
 
@@ -232,38 +211,38 @@ def test_an_output_off_the_grid_or_of_another_dtype_is_refused(chain, node_b):
     _, y = decode_arg(bytes(res.transaction.execution.return_values[0]))
     off = y.copy()
     off.flat[0] += 2.0**-20
-    f = _copy(res.transaction)
+    f = copy_tx(res.transaction)
     _set_output(f, off)
-    assert "not a multiple of 2^-16" in _refused(node_b, _as_attacker(f), "proof")
+    assert "not a multiple of 2^-16" in refused(node_b, as_attacker(f), "proof")
 
 
 def test_a_changed_input_is_refused_by_the_proof(chain, node_b):
     res = chain["res"]
-    f = _copy(res.transaction)
+    f = copy_tx(res.transaction)
     (nv,) = f.execution.named_inputs
     x = np.asarray(decode_arg(bytes(nv.value)), dtype=np.float32).copy()
     x.flat[5] = np.float32(x.flat[5] + 2.0**-10)
     nv.value = encode_arg(x)
-    assert "public input 7 is not the value recomputed" in _refused(node_b, _as_attacker(f), "proof")
+    assert "public input 7 is not the value recomputed" in refused(node_b, as_attacker(f), "proof")
 
 
 def test_a_changed_public_input_or_proof_byte_fails(chain, node_b):
     res = chain["res"]
     for i in range(len(res.transaction.outputs[0].state.zk_proof.public_inputs)):
-        f = _copy(res.transaction)
+        f = copy_tx(res.transaction)
         for out in f.outputs:
             if out.HasField("state"):
                 v = bytearray(out.state.zk_proof.public_inputs[i])
                 v[-1] ^= 1
                 out.state.zk_proof.public_inputs[i] = bytes(v)
-        assert "not the value recomputed" in _refused(node_b, _as_attacker(f), "proof")
-    f = _copy(res.transaction)
+        assert "not the value recomputed" in refused(node_b, as_attacker(f), "proof")
+    f = copy_tx(res.transaction)
     for out in f.outputs:
         if out.HasField("state"):
             p = bytearray(out.state.zk_proof.proof)
             p[40] ^= 1
             out.state.zk_proof.proof = bytes(p)
-    _refused(node_b, _as_attacker(f), "proof")
+    refused(node_b, as_attacker(f), "proof")
 
 
 def test_a_proof_for_model_a_does_not_verify_as_model_b(chain, tmp_path):
@@ -276,26 +255,26 @@ def test_a_proof_for_model_a_does_not_verify_as_model_b(chain, tmp_path):
     with Manager.open(tmp_path / "b", overrides={**chain["chain"], **GROTH16}) as b:
         b.submit_transaction(chain["deploy"])
         rid_b = b.deploy(model_b).resource_id  # B's keys are made here, in B's key store
-        f = _copy(res.transaction)
+        f = copy_tx(res.transaction)
         f.execution.resource_id = rid_b
         for out in f.outputs:
             if out.HasField("state"):
                 out.owner, out.locking.contract = contract_address(rid_b), rid_b
-        msg = _refused(b, _as_attacker(f), "proof")
+        msg = refused(b, as_attacker(f), "proof")
         assert "is not the circuit this node derives" in msg or "this call's circuit is" in msg
         # the proof relabelled with B's circuit id: A's key is not B's circuit's key
         cid_b = compile_model(model_b, input_check=NODE_INPUT_CHECK).circuit_id
-        g = _copy(f)
+        g = copy_tx(f)
         for out in g.outputs:
             if out.HasField("state"):
                 out.state.zk_proof.circuit_id = cid_b
-        assert "is the key of" in _refused(b, _as_attacker(g), "proof")
+        assert "is the key of" in refused(b, as_attacker(g), "proof")
 
 
 def test_a_node_without_the_key_refuses_and_derives_none(chain, tmp_path):
     with Manager.open(tmp_path / "c", overrides={**chain["chain"], **GROTH16}) as c:
         c.submit_transaction(chain["deploy"])
-        assert "unknown verification key" in _refused(c, chain["res"].transaction, "proof")
+        assert "unknown verification key" in refused(c, chain["res"].transaction, "proof")
 
 
 def test_an_async_proof_job_proves_the_inference_in_a_worker(tmp_path):
@@ -327,7 +306,7 @@ def test_plonk_keys_are_derived_by_a_verifying_node_from_the_srs_and_the_deploye
         chain = a.chain_overrides()
     with Manager.open(tmp_path / "b", overrides={**chain, **plonk}) as b:
         b.submit_transaction(deploy)
-        assert "unknown verification key" in _refused(b, res.transaction, "proof")  # verification derives nothing
+        assert "unknown verification key" in refused(b, res.transaction, "proof")  # verification derives nothing
         assert b.prepare_circuits(rid) == [res.proof.circuit_id]  # ahead of time, from B's own ledger
         report = verify_transaction(b, res.transaction)
         assert report.valid and report.proves_computation, report.reason
