@@ -169,7 +169,7 @@ def test_a_host_application_gets_a_typed_error_not_a_signal(tmp_path, build):
         from ispc_core.context import CallRequest
         from ispc_core.coordinator import Manager
         from ispc_core.errors import ModelCrashed
-        with Manager.open({str(tmp_path / "home")!r}, overrides={{"proof.mode": "off"}}) as m:
+        with Manager.open({str(tmp_path / "home")!r}, overrides={{"proof.mode": "off", "chain.accept_unproven": True}}) as m:
             rid = m.deploy({str(model)!r}).resource_id
             inputs = {{"a": np.array([-2**63], np.int64), "b": np.array([-1], np.int64)}}
             for attempt in range(2):  # the second call gets a fresh worker and the same typed error
