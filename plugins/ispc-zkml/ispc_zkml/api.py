@@ -519,6 +519,15 @@ def setup(
 # ---------------------------------------------------------------------------------------
 # prove
 # ---------------------------------------------------------------------------------------
+def _groth16_meta(prover, circuit_id: str, curve: str) -> dict:
+    """The metadata the Groth16 key store keeps for (circuit id, curve), or ``{}``."""
+    store = getattr(prover, "keystore", None)
+    try:
+        return store.meta(circuit_id, curve) if store is not None and store.has_key(circuit_id, curve) else {}
+    except Exception:  # noqa: BLE001 - a damaged record is a key that is not there
+        return {}
+
+
 def _check_srs(prover, info: dict, curve: str, d: Path) -> None:
     """PLONK: the SRS in ``d/keys`` is the one the keys were derived from (else the prover would derive new keys)."""
     from ispc_plonk.scheme import srs_id
@@ -558,10 +567,19 @@ def prove(
     t2 = time.perf_counter()
     prover = _prover(d, scheme)
     vk_hash = bytes.fromhex(entry["verification_key_hash"])
-    info = prover.key_info(vk_hash)
-    if info is None or info.get("circuit_id") != cm.circuit_id or info.get("r1cs_sha256") not in (None, settings["r1cs_sha256"]):
-        raise ArtifactError(f"{d / KEYS_DIR}: the {scheme} key {entry['verification_key_hash'][:16]}… is missing or not this circuit's; run setup again", path=str(d / KEYS_DIR))
+    # the key must be there (a Groth16 prover would otherwise make a new one); which key the prover used is
+    # checked below. key_info() is not asked here: for Groth16 it prepares the verifying key, seconds of work
+    # for a circuit with many public inputs that proving never needs
+    if not prover.has_verification_key(vk_hash):
+        raise ArtifactError(f"{d / KEYS_DIR}: the {scheme} key {entry['verification_key_hash'][:16]}… is missing; run setup again", path=str(d / KEYS_DIR))
+    if scheme == "groth16":  # the stored key's record (read, not prepared): the prover keeps it only if it matches
+        meta = _groth16_meta(prover, cm.circuit_id, cm.curve)
+        if meta.get("verification_key_hash") != entry["verification_key_hash"] or meta.get("r1cs_sha256") != settings["r1cs_sha256"]:
+            raise ArtifactError(f"{d / KEYS_DIR}: the groth16 key stored for this circuit is not the one keys.json names; run setup again", path=str(d / KEYS_DIR))
     if scheme == "plonk":
+        info = prover.key_info(vk_hash) or {}
+        if info.get("circuit_id") != cm.circuit_id or info.get("r1cs_sha256") not in (None, settings["r1cs_sha256"]):
+            raise ArtifactError(f"{d / KEYS_DIR}: the plonk key {entry['verification_key_hash'][:16]}… is not this circuit's; run setup again", path=str(d / KEYS_DIR))
         _check_srs(prover, info, cm.curve, d)
     t3 = time.perf_counter()
     art = prover.prove(inst, cm.curve)  # reads the proving key from the directory, then proves

@@ -342,6 +342,27 @@ def test_an_existing_directory_is_replaced_only_with_force(work):
         api.compile(MLP, other)
 
 
+def test_keys_that_are_not_the_recorded_ones_are_refused_and_left_alone(work, mlp_input):
+    d = work / "rekeyed.zk"
+    api.compile(MLP, d)
+    api.setup(d)
+    keys = _doc(d / "keys.json")
+    keys["groth16"]["verification_key_hash"] = "00" * 32  # keys.json names another key than the store holds
+    (d / "keys.json").write_text(json.dumps(keys))
+    before = sorted((p.relative_to(d), p.stat().st_mtime_ns) for p in (d / "keys").rglob("*"))
+    with pytest.raises(ArtifactError, match="missing; run setup again"):
+        api.prove(d, {"x": mlp_input}, work / "rekeyed.json")
+    import shutil
+
+    shutil.rmtree(d / "keys")
+    api.setup(d)  # a new key; keys.json now names it
+    keys_new = _doc(d / "keys.json")
+    (d / "keys.json").write_text(json.dumps({"groth16": {**keys_new["groth16"], "r1cs_sha256": "ab" * 32}}))
+    with pytest.raises(ArtifactError, match="another circuit"):
+        api.prove(d, {"x": mlp_input}, work / "rekeyed.json")
+    assert not (work / "rekeyed.json").exists() and before
+
+
 def test_a_changed_model_file_is_refused(work, mlp_input):
     d = work / "changed.zk"
     api.compile(MLP, d)
