@@ -41,7 +41,10 @@ def test_fixed_base_msm_equals_pippenger_and_the_reference():
     ks = [rng.randrange(1, r) for _ in range(6)]
     points = [fast.g1.mul(fast.g1.generator(), k) for k in ks]
     table = fast.g1.fixed_base_msm(points)
-    for scalars in ([rng.randrange(r) for _ in range(6)], [0] * 6, [1, 0, r - 1, 2**128, 5, r - 2]):
+    half = r // 2
+    signed = [rng.randrange(2**16) if i % 2 else r - rng.randrange(1, 2**16) for i in range(6)]  # fixed-point inputs
+    for scalars in ([rng.randrange(r) for _ in range(6)], [0] * 6, [1, 0, r - 1, 2**128, 5, r - 2], signed,
+                    [half, half + 1, half - 1, r + 3, -1, 2**255]):  # around r/2, and outside [0, r): reduced
         got = table.msm(scalars)
         assert fast.g1.eq(got, fast.g1.msm(points, scalars))
         expected = ref.g1.mul(ref.g1.generator(), sum(k * s for k, s in zip(ks, scalars)) % r)

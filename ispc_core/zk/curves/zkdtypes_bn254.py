@@ -140,13 +140,27 @@ class FixedBaseMSM:
         self._cols = np.tile(np.arange(32), k)
 
     def msm(self, scalars):
-        """``sum s_i * P_i`` as a jacobian point."""
+        """``sum s_i * P_i`` as a jacobian point.
+
+        Scalars above ``r/2`` are taken as ``-(r - s)``: the negative fixed-point values a zkML
+        circuit's public inputs hold (``r - |v|``) then have as few nonzero bytes as the positive
+        ones, and only nonzero digits are gathered — for 796 mostly 16-bit inputs, about a tenth of
+        the additions.
+        """
         if len(scalars) != self.k:
             raise ValueError(f"msm: {self.k} points but {len(scalars)} scalars")
         if self.k == 0:
             return self.jac(0)
-        digits = np.frombuffer(b"".join((int(s) % _R).to_bytes(32, "little") for s in scalars), dtype=np.uint8)
-        return self.table[self._rows, self._cols, digits].sum()
+        half = _R >> 1
+        reduced = [int(s) % _R for s in scalars]
+        negative = np.fromiter((s > half for s in reduced), dtype=bool, count=self.k)
+        mags = b"".join((_R - s if s > half else s).to_bytes(32, "little") for s in reduced)
+        digits = np.frombuffer(mags, dtype=np.uint8)
+        nz = digits != 0
+        rows, cols = self._rows[nz], self._cols[nz]
+        terms = self.table[rows, cols, digits[nz]]
+        neg = negative[rows]
+        return terms[~neg].sum() - terms[neg].sum()
 
 
 class _ZkGroup(OperatorGroup):
