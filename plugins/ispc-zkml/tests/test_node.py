@@ -361,3 +361,24 @@ def test_a_model_too_large_to_compile_is_refused_before_it_is_built(tmp_path):
         with pytest.raises(CircuitTooLarge, match=r"node 'square' \(MatMul, 262,144 outputs\).*past the limit"):
             m.call(CallRequest(rid, "run", caller="alice", named_inputs={"x": np.zeros((512, 512), np.float32)}))
         assert len(m.node.mempool) == before
+
+
+def test_a_public_input_negated_or_moved_fails_the_signed_input_msm(chain):
+    """The verifying key's input MSM takes a scalar above r/2 as minus its complement (fixed-point
+    negatives are stored as r - |v|). A forger's public input negated (x -> r - x), moved by one, or
+    swapped for its neighbour's must fail the pairing, for positive and negative inputs alike."""
+    import attrs
+
+    from ispc_core.zk.fields import get_field
+    from ispc_groth16.plugin import Groth16Prover
+
+    art = chain["res"].proof
+    prover = Groth16Prover(chain["home"] / "zkkeys")
+    assert prover.verify(art)
+    r = get_field("bn254").modulus
+    pub = list(art.public_inputs)
+    assert any(x > r // 2 for x in pub) and any(0 < x < r // 2 for x in pub)  # both signs are exercised
+    for i, x in enumerate(pub):
+        for forged in {(r - x) % r, (x + 1) % r, (x - 1) % r, pub[(i + 1) % len(pub)]} - {x}:
+            bad = pub[:i] + [forged] + pub[i + 1 :]
+            assert not prover.verify(attrs.evolve(art, public_inputs=tuple(bad))), (i, forged)
