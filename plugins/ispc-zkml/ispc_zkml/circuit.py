@@ -73,7 +73,11 @@ DEFAULT_INPUT_RANGE = 1.0
 #: compiled circuits kept per process (keyed by model id, input shapes and curve)
 CACHE_SIZE = 16
 
+#: witnesses kept from a call's evaluation for its proof (the same inputs, the same circuit)
+WITNESS_CACHE = 4
+
 _cache: OrderedDict[tuple, CompiledModel] = OrderedDict()
+_witnesses: OrderedDict[tuple, list[int]] = OrderedDict()
 _models: OrderedDict[bytes, "_ModelFacts"] = OrderedDict()
 _lock = threading.Lock()
 
@@ -269,6 +273,25 @@ def _circuit_for(code: bytes, inputs: Mapping[str, np.ndarray], curve: str) -> C
     return compiled(code, {k: v.shape for k, v in inputs.items()}, curve)
 
 
+def _witness(cm: CompiledModel, q: Mapping[str, np.ndarray]) -> list[int]:
+    """The witness of quantized inputs ``q``: computed once, when the engine evaluates the call, and
+    reused by its proof in the same process (the hints of a LeNet-size model take seconds)."""
+    h = hashlib.sha256()
+    for name in sorted(q):
+        h.update(name.encode() + b"\0" + ",".join(str(int(v)) for v in np.asarray(q[name]).reshape(-1)).encode() + b";")
+    key = (cm.circuit_id, cm.curve, h.digest())
+    with _lock:
+        hit = _witnesses.get(key)
+    if hit is not None:
+        return hit
+    wit = cm.witness(q, quantized=True)
+    with _lock:
+        _witnesses[key] = wit
+        while len(_witnesses) > WITNESS_CACHE:
+            _witnesses.popitem(last=False)
+    return wit
+
+
 # ---------------------------------------------------------------------------------------
 # the CircuitSpec callables
 # ---------------------------------------------------------------------------------------
@@ -286,7 +309,7 @@ def evaluate(code: bytes, inputs: Mapping[str, Any], curve: str = "bn254") -> li
         q = cm.quantize_inputs(arrays)
     except InputError as exc:
         raise InvalidArguments(f"{exc} (the range {FAMILY} proves for this model; a deployer sets it with the model metadata {RANGE_KEY})") from None
-    wit = cm.witness(q, quantized=True)
+    wit = _witness(cm, q)
     pub = wit[1 : 1 + cm.r1cs.n_public]
     return result_tensors(cm, cm.outputs_of(pub))
 
@@ -298,7 +321,7 @@ def instance(sealed, curve: str, *, code: bytes):
     inputs = call_inputs(ex, code)
     cm = _circuit_for(code, inputs, curve)
     claimed = claimed_outputs(ex, cm)
-    inst = cm.instance(cm.quantize_inputs(inputs), quantized=True)
+    inst = cm.instance_of_witness(_witness(cm, cm.quantize_inputs(inputs)))
     for name, q in inst.outputs.items():
         if not np.array_equal(np.asarray(q, dtype=object), claimed[name]):
             raise WitnessError(f"output {name!r} of the transaction is not the circuit's output on its inputs")

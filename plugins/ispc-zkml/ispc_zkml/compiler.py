@@ -915,7 +915,10 @@ class CompiledModel:
     def instance(self, inputs: Mapping[str, Any], *, quantized: bool = False, salt: int = 0) -> ZkmlInstance:
         """Witness, check it against the constraints, and package it for a prover (``salt``: the committed
         inputs' salt)."""
-        wit = self.witness(inputs, quantized=quantized, salt=salt)
+        return self.instance_of_witness(self.witness(inputs, quantized=quantized, salt=salt))
+
+    def instance_of_witness(self, wit: Sequence[int]) -> ZkmlInstance:
+        """Check a full witness (circom order) against the constraints and package it for a prover."""
         self.r1cs.check(wit)
         pub = tuple(wit[1 : 1 + self.r1cs.n_public])
         return ZkmlInstance(self.circuit_id, VERSION, self.curve, self.r1cs, tuple(wit), pub, self.outputs_of(pub))
