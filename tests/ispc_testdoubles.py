@@ -18,6 +18,7 @@ import attrs
 
 from ispc_core import hookimpl
 from ispc_core.errors import DeployError, OutOfFuel, ProgramTrap
+from ispc_core.node.files import write_atomic
 from ispc_core.specs import (
     CircuitSpec,
     EngineResult,
@@ -148,7 +149,9 @@ class KeyedHashProver:
     def __init__(self, keystore_dir):
         self.key_path = keystore_dir / "testproof.key"
         if not self.key_path.exists():
-            self.key_path.write_bytes(hashlib.sha256(str(keystore_dir).encode()).digest())
+            # atomically: two proof workers starting at once race here, and a plain write_bytes lets
+            # the second read the first's truncated file (an empty key, so a proof no verifier accepts)
+            write_atomic(self.key_path, hashlib.sha256(str(keystore_dir).encode()).digest())
         self.key = self.key_path.read_bytes()
         self.vk_hash = hashlib.sha256(b"vk" + self.key).digest()
         self.calls = 0

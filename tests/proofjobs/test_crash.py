@@ -49,8 +49,8 @@ def test_sigkill_mid_proof_then_restart_finishes_every_job_once(tmp_path):
     )
     assert out.returncode == 0 and "resumed" in out.stdout, out.stderr
     with sqlite3.connect(home / "proofjobs.sqlite") as c:
-        rows = c.execute("SELECT state, tx_id, attempts FROM jobs").fetchall()
-    assert [r[0] for r in rows] == ["done"] * N
+        rows = c.execute("SELECT state, tx_id, attempts, cause FROM jobs").fetchall()
+    assert [r[0] for r in rows] == ["done"] * N, (rows, out.stderr[-4000:])
     tx_ids = [bytes(r[1]) for r in rows]
     with sqlite3.connect(home / "mempool.sqlite") as c:
         pending = [bytes(r[0]) for r in c.execute("SELECT tx_id FROM pending")]
