@@ -33,6 +33,7 @@ import numpy as np
 from ispc_core.zk.curves import get_backend
 from ispc_core.zk.errors import ConstraintUnsatisfied
 from ispc_core.zk.formats.plonk_json import PlonkProof
+from ispc_core.zk.fields import batch_inverse
 from ispc_core.zk.ntt import coset_intt, coset_ntt, intt, powers
 
 from .keys import ProvingKey, commit
@@ -262,12 +263,12 @@ class PlonkRun:
         xin = pow(xi, n, r)
         zh = (xin - 1) % r
         # Lagrange evaluations L_i(xi) = w^i zh / (n (xi - w^i))
-        w = 1
         omega = f.root_of_unity(n)
-        L = []
-        for _ in range(max(1, pk.n_public)):
-            L.append(w * zh % r * pow(n * (xi - w) % r, -1, r) % r)
-            w = w * omega % r
+        ws = [1] * max(1, pk.n_public)
+        for i in range(1, len(ws)):
+            ws[i] = ws[i - 1] * omega % r
+        invs = batch_inverse(f, [n * (xi - w) % r for w in ws])  # one inversion for every public input
+        L = [w * zh % r * inv % r for w, inv in zip(ws, invs)]
         pi = 0
         for i, pub in enumerate(self.public):
             pi = (pi - pub * L[i]) % r

@@ -6,8 +6,11 @@
   for development, ``ispc srs import FILE.ptau`` for a ceremony file); it
   never makes one silently.
 * Keys: derived deterministically from (SRS, R1CS) on first use and stored
-  under ``<keystore_dir>/plonk/<curve>/<circuit key id>/`` — ``proving_key.zkey``
-  (snarkjs format), ``verification_key.json``, ``vk.bin`` (canonical encoding;
+  under ``<keystore_dir>/plonk/<curve>/<circuit key id>/`` — ``proving_key.ispc-zkey``
+  (the snarkjs zkey container without its section 13, the public inputs'
+  Lagrange polynomials, which grow as public inputs × domain and only
+  snarkjs' prover reads; ``ispc zk setup`` writes the whole snarkjs file),
+  ``verification_key.json``, ``vk.bin`` (canonical encoding;
   its sha256 is the ``verification_key_hash``), ``meta.json``.
 * Verification looks the key up **by hash** in the local store and never
   derives one (an unknown hash is rejected at once: deriving keys for a
@@ -133,6 +136,10 @@ def srs_id(srs) -> str:
     return hashlib.sha256(srs.curve.name.encode() + raw).hexdigest()[:16]
 
 
+#: the proving key in a key directory, and the name earlier versions gave it (a whole snarkjs zkey)
+STORED_PK, LEGACY_PK = "proving_key.ispc-zkey", "proving_key.zkey"
+
+
 def _key_id(circuit_id: str) -> str:
     safe = circuit_id.replace("/", "-")
     if not safe or safe.startswith(".") or any(c in safe for c in "\\\0"):
@@ -214,7 +221,7 @@ class PlonkProver:
         _atomic_dir(
             self.key_dir(circuit_id, curve),
             {
-                "proving_key.zkey": write_zkey(pk, srs),
+                STORED_PK: write_zkey(pk, srs, lagrange=False),
                 "verification_key.json": json.dumps(plonk_vk_to_json(pk.vk), indent=1).encode(),
                 "vk.bin": vk_canonical_bytes(pk.vk),
                 "meta.json": json.dumps(meta, indent=1).encode(),
@@ -237,8 +244,9 @@ class PlonkProver:
                 meta = json.loads((d / "meta.json").read_text())
             circuit = from_r1cs(r1cs)
             srs = self.srs(curve, circuit.domain_size)
-            if meta and meta.get("r1cs_sha256") == digest and meta.get("srs_id") == srs_id(srs):
-                pk = read_zkey(d / "proving_key.zkey")
+            stored = next((d / n for n in (STORED_PK, LEGACY_PK) if (d / n).exists()), None)
+            if meta and stored and meta.get("r1cs_sha256") == digest and meta.get("srs_id") == srs_id(srs):
+                pk = read_zkey(stored)
                 pk.gate_source, pk.constraint_labels = circuit.gate_source, circuit.constraint_labels
             else:
                 t = time.perf_counter()
@@ -445,7 +453,7 @@ class PlonkProver:
         from ispc_core.zk.formats import read_wtns
 
         kd = Path(key_dir)
-        zkey = kd if kd.is_file() else next((kd / n for n in ("circuit.zkey", "proving_key.zkey") if (kd / n).exists()), None)
+        zkey = kd if kd.is_file() else next((kd / n for n in ("circuit.zkey", STORED_PK, LEGACY_PK) if (kd / n).exists()), None)
         if zkey is None:
             raise FormatError(f"no circuit.zkey in {kd}")
         pk = read_zkey(zkey)

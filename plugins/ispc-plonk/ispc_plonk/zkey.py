@@ -16,6 +16,10 @@ Montgomery little-endian (as in ``.ptau``). Sections:
  14 ptau        the first ``n + 6`` tauG1 points
 ==  ==========  ==============================================================
 
+The node's key store writes the same container without section 13
+(``write_zkey(..., lagrange=False)``, file ``proving_key.ispc-zkey``): it is
+the only section that grows with the public inputs, and only snarkjs reads it.
+
 A zkey written here is accepted by ``snarkjs plonk prove``; a snarkjs zkey
 loads as a :class:`~ispc_plonk.keys.ProvingKey` (its verifying key read from
 the header, the commitments trusted as the file's author computed them).
@@ -62,8 +66,19 @@ def _p4(f, coeffs: np.ndarray, n: int) -> bytes:
     return coeffs.tobytes() + ntt(f, big).tobytes()
 
 
-def write_zkey(pk: ProvingKey, srs=None) -> bytes:
-    """snarkjs PLONK zkey bytes of a proving key (``srs`` supplies the ptau section; else ``pk.tau_g1``)."""
+def write_zkey(pk: ProvingKey, srs=None, *, lagrange: bool = True) -> bytes:
+    """snarkjs PLONK zkey bytes of a proving key (``srs`` supplies the ptau section; else ``pk.tau_g1``).
+
+    ``lagrange=False`` leaves out section 13, the public inputs' Lagrange
+    polynomials at ``5n`` field elements each: :func:`read_zkey` and this
+    project's prover never read it, snarkjs' prover does. It is what grows
+    with the public inputs (a 796-input circuit on a 2^16 domain: 8.3 GB), so
+    the node's key store writes its keys without it and ``ispc zk setup``
+    writes the whole file for snarkjs.
+
+    >>> len(write_zkey(pk, srs, lagrange=False)) < len(write_zkey(pk, srs))   # doctest: +SKIP
+    True
+    """
     f = pk.field
     spec = CURVES[pk.curve]
     n = pk.n
@@ -93,11 +108,12 @@ def write_zkey(pk: ProvingKey, srs=None) -> bytes:
     from ispc_core.zk.ntt import intt
 
     lag = []
-    for i in range(max(pk.n_public, 1)):
+    for i in range(max(pk.n_public, 1) if lagrange else 0):
         e = np.zeros(n, dtype=f.dtype)
         e[i] = f.to_array([1])[0]
         lag.append(_p4(f, intt(f, e), n))
-    sections.append((13, b"".join(lag)))
+    if lagrange:
+        sections.append((13, b"".join(lag)))
     if srs is not None:
         ptau = srs.tau_g1_lem(n + 6)
     else:

@@ -62,7 +62,7 @@ def test_prove_verify_artifact_and_second_node(curve, tmp_path, ptau_files, monk
     art = node1.prove(inst, curve)
     assert art.proving_scheme == "plonk" and art.curve == curve and art.public_inputs == inst.public_inputs
     assert node1.verify(art) and node1.has_verification_key(art.verification_key_hash)
-    assert (ks1 / "plonk" / curve / "sample.v1-1" / "proving_key.zkey").exists()
+    assert (ks1 / "plonk" / curve / "sample.v1-1" / "proving_key.ispc-zkey").exists()
     # tampering
     assert not node1.verify(attrs.evolve(art, public_inputs=(art.public_inputs[0] + 1,) + art.public_inputs[1:]))
     assert not node1.verify(attrs.evolve(art, verification_key_hash=bytes(32)))
@@ -134,3 +134,39 @@ def test_cli_srs(tmp_path, ptau_files):
     res = run(main, ["--home", str(home), "srs", "import", str(ptau_files["bls12-381"]), "-o", str(tmp_path / "y.ptau")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "y.ptau").read_bytes() == ptau_files["bls12-381"].read_bytes()
+
+
+def test_key_store_zkey_leaves_out_the_lagrange_section_and_loads_without_deriving(tmp_path, ptau_files, keys, srs, monkeypatch):
+    """The stored key is the snarkjs container without section 13 (which grows as public inputs x domain);
+    a restarted prover reads it — and a key store of an earlier version, holding a whole zkey under the
+    old name — without deriving again."""
+    from ispc_core.zk.formats.binfile import read_binfile
+    from ispc_plonk.zkey import read_zkey, write_zkey
+
+    _, _, pk = keys["bn254"]
+    full, short = write_zkey(pk, srs["bn254"]), write_zkey(pk, srs["bn254"], lagrange=False)
+    assert 13 in read_binfile(full, b"zkey", 1)[1] and 13 not in read_binfile(short, b"zkey", 1)[1]
+    assert len(full) - len(short) == max(pk.n_public, 1) * 5 * pk.n * 32 + 12  # the section and its header
+    a, b = read_zkey(full), read_zkey(short)
+    assert a.vk == b.vk and all((a.coefs[k] == b.coefs[k]).all() for k in a.coefs)
+
+    ks = tmp_path / "zkkeys"
+    ks.mkdir()
+    shutil.copy(ptau_files["bn254"], ks / "srs.ptau")
+    inst = _instance("bn254")
+    art = PlonkProver(ks, curve="bn254").prove(inst, "bn254")
+    d = ks / "plonk" / "bn254" / "sample.v1-1"
+    assert read_binfile((d / scheme.STORED_PK).read_bytes(), b"zkey", 1)[1].keys() == read_binfile(short, b"zkey", 1)[1].keys()
+    assert not (d / scheme.LEGACY_PK).exists()
+
+    def no_derive(*a, **k):
+        raise AssertionError("the stored key was derived again")
+
+    monkeypatch.setattr(scheme, "derive_keys", no_derive)
+    again = PlonkProver(ks, curve="bn254").prove(inst, "bn254")
+    assert again.verification_key_hash == art.verification_key_hash
+    # an earlier version's store: the whole snarkjs zkey as proving_key.zkey
+    (d / scheme.STORED_PK).unlink()
+    (d / scheme.LEGACY_PK).write_bytes(write_zkey(read_zkey(short), srs["bn254"]))
+    legacy = PlonkProver(ks, curve="bn254").prove(inst, "bn254")
+    assert legacy.verification_key_hash == art.verification_key_hash and PlonkProver(ks).verify(legacy)

@@ -86,6 +86,27 @@ def test_changed_public_input_rejected(curve, keys, proofs):
 
 
 @pytest.mark.parametrize("curve", CURVES)
+def test_a_zero_public_input_is_bound_too(curve, srs):
+    """The verifier skips zero public inputs in PI(xi)'s sum: a proof with x = 0 verifies, and moving x
+    (to 1, or to r - 1) or the output fails; a proof for x = 1 does not verify as x = 0."""
+    r1cs, wit = sample_circuit(curve, x0=0)
+    pk = derive_keys(from_r1cs(r1cs), srs[curve])
+    public = r1cs.public_values(wit)
+    assert 0 in public
+    proof, stated = prove(pk, wit)
+    assert stated == public and verify(pk.vk, proof, public)
+    r = SPECS[curve].r
+    for i in range(len(public)):
+        for delta in (1, r - 1):
+            bad = list(public)
+            bad[i] = (bad[i] + delta) % r
+            assert not verify(pk.vk, proof, bad)
+    r1, w1 = sample_circuit(curve, x0=1)
+    p1, public1 = prove(pk, w1)
+    assert public1 != public and verify(pk.vk, p1, public1) and not verify(pk.vk, p1, public)
+
+
+@pytest.mark.parametrize("curve", CURVES)
 def test_foreign_verifying_key_rejected(curve, keys, proofs, srs):
     proof, public = proofs[curve]
     # another circuit, same SRS
