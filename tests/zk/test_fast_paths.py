@@ -33,14 +33,16 @@ def test_fq2_sqrt_matches_the_reference(q):
     assert fq2_sqrt((0, 0), q) == (0, 0)
 
 
-def test_fixed_base_msm_equals_pippenger_and_the_reference():
+@pytest.mark.parametrize("window_bits", [8, 4])
+def test_fixed_base_msm_equals_pippenger_and_the_reference(window_bits):
     fast = get_backend("bn254", prefer="fast")
     ref = get_backend("bn254", prefer="reference")
     r = fast.curve.r
     rng = random.Random(3)
     ks = [rng.randrange(1, r) for _ in range(6)]
     points = [fast.g1.mul(fast.g1.generator(), k) for k in ks]
-    table = fast.g1.fixed_base_msm(points)
+    table = fast.g1.fixed_base_msm(points, window_bits)
+    assert table.c == window_bits
     half = r // 2
     signed = [rng.randrange(2**16) if i % 2 else r - rng.randrange(1, 2**16) for i in range(6)]  # fixed-point inputs
     for scalars in ([rng.randrange(r) for _ in range(6)], [0] * 6, [1, 0, r - 1, 2**128, 5, r - 2], signed,
@@ -51,6 +53,19 @@ def test_fixed_base_msm_equals_pippenger_and_the_reference():
         assert fast.g1.to_affine(got) == ref.g1.to_affine(expected)
     with pytest.raises(ValueError):
         table.msm([1, 2])
+
+
+def test_fixed_base_msm_window_follows_the_number_of_points():
+    """Few points get 8-bit tables; a zkML key's hundreds get 4-bit ones (an eighth of the memory)."""
+    g1 = get_backend("bn254", prefer="fast").g1
+    few = [g1.generator()] * 8
+    assert g1.fixed_base_msm(few).c == 8
+    from ispc_core.zk.curves.zkdtypes_bn254 import FixedBaseMSM
+
+    many = FixedBaseMSM.MAX_8BIT_ENTRIES // (32 * 256) + 1
+    assert g1.fixed_base_msm([g1.generator()] * many).c == 4
+    with pytest.raises(ValueError, match="4 or 8"):
+        g1.fixed_base_msm(few, 5)
 
 
 def test_windowed_fixed_base_matches_scalar_multiplication():
