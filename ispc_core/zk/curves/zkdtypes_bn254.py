@@ -128,7 +128,7 @@ class FixedBaseMSM:
     digits to gather.
     """
 
-    #: the largest table (in points; 32 keys points, 25 MB) that gets 8-bit windows; beyond it 4-bit ones
+    #: the largest table (in points: 32 key points, 25 MB) that gets 8-bit windows; beyond it 4-bit ones
     MAX_8BIT_ENTRIES = 1 << 18
 
     def __init__(self, points_jac: np.ndarray, jac_dtype, window_bits: int | None = None):
