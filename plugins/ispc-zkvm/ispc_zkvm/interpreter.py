@@ -208,21 +208,15 @@ def unary(op: str, a: int) -> int:
         return a
     if op == "i64.extend_i32_s":
         return _s32(a) & M64
-    if op == "i32.extend8_s":
-        v = a & 0xFF
-        return (v - 0x100 if v & 0x80 else v) & M32
-    if op == "i32.extend16_s":
-        v = a & 0xFFFF
-        return (v - 0x10000 if v & 0x8000 else v) & M32
-    if op == "i64.extend8_s":
-        v = a & 0xFF
-        return (v - 0x100 if v & 0x80 else v) & M64
-    if op == "i64.extend16_s":
-        v = a & 0xFFFF
-        return (v - 0x10000 if v & 0x8000 else v) & M64
-    if op == "i64.extend32_s":
-        return _s32(a & M32) & M64
+    if op in _SIGN_EXTEND:
+        bits, mask = _SIGN_EXTEND[op]
+        v = a & ((1 << bits) - 1)
+        return (v - (1 << bits) if v >> (bits - 1) else v) & mask
     raise KeyError(op)
+
+
+_SIGN_EXTEND = {"i32.extend8_s": (8, M32), "i32.extend16_s": (16, M32), "i64.extend8_s": (8, M64),
+                "i64.extend16_s": (16, M64), "i64.extend32_s": (32, M64)}
 
 
 class Machine:

@@ -56,6 +56,9 @@ from ispc_core.errors import DeployError
 __all__ = ["ProgramError", "Instr", "Function", "Import", "Program", "decode", "stack_effect"]
 
 PAGE = 65536
+#: the deepest block nesting the zkVM accepts: a fixed number, so that every node decides alike
+#: (pywasm's reader recurses once per level; Python's default limit leaves room for this many)
+MAX_NESTING = 512
 _I32, _I64 = 0x7F, 0x7E
 _TYPE_NAMES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128", 0x70: "funcref", 0x6F: "externref"}
 
@@ -213,9 +216,12 @@ def decode(data: bytes) -> Program:
         mod = core.ModuleDesc.from_reader(reader)
         rest = reader.read()
     except RecursionError:
-        raise ProgramError("the module nests blocks too deeply for the zkVM's reader") from None
+        raise ProgramError(f"the module nests blocks too deeply for the zkVM's reader (at most {MAX_NESTING})") from None
     except (AssertionError, ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, OverflowError) as exc:
         raise ProgramError(f"the module cannot be read as a zkVM program ({type(exc).__name__}: {exc})") from None
+    depth = _nesting(mod)
+    if depth > MAX_NESTING:
+        raise ProgramError(f"the module nests blocks {depth} deep; the zkVM reads at most {MAX_NESTING}")
     if rest:
         # pywasm reads at most 32 sections: anything left unread would be code the zkVM never saw
         raise ProgramError(f"the module has {len(rest)} bytes beyond the sections the zkVM's reader follows (more than 32 sections?)")
@@ -223,6 +229,25 @@ def decode(data: bytes) -> Program:
         return _flatten(mod, hashlib.sha256(bytes(data)).digest())
     except RecursionError:
         raise ProgramError("the module nests blocks too deeply for the zkVM's reader") from None
+
+
+def _nesting(mod) -> int:
+    """The deepest block / loop / if nesting of any function body (iteratively: no recursion here)."""
+    import pywasm.opcode as opc
+
+    deepest = 0
+    for fd in mod.func:
+        todo = [(fd.expr.data, 0)]
+        while todo:
+            insts, depth = todo.pop()
+            deepest = max(deepest, depth)
+            for ins in insts:
+                if ins.opcode in (opc.block, opc.loop):
+                    todo.append((ins.args[1], depth + 1))
+                elif ins.opcode == opc.if_then:
+                    todo.append((ins.args[1], depth + 1))
+                    todo.append((ins.args[2], depth + 1))
+    return deepest
 
 
 def _tname(v) -> str:

@@ -69,9 +69,29 @@ def test_bytes_the_reader_cannot_follow_are_a_typed_error_not_a_crash():
     for bad in (b"", b"\0asm", good[:-7], b"\0asm\x01\0\0\0\x0a\x05\x01\x03\x00\xff\x0b"):
         with pytest.raises(ProgramError):
             decode(bad)
-    deep = "(module (func (export \"f\") " + "(block " * 3000 + ")" * 3000 + "))"
-    with pytest.raises(ProgramError, match="nests blocks too deeply"):
-        decode(wasmtime.wat2wasm(deep))
+
+
+def test_block_nesting_has_a_fixed_limit_whatever_the_interpreter_allows():
+    """Every node must decide alike: nesting up to MAX_NESTING decodes, deeper is refused, also where
+    Python's recursion limit is raised, and also far beyond it."""
+    import sys
+
+    from ispc_zkvm.program import MAX_NESTING
+
+    def nested(k):
+        return wasmtime.wat2wasm("(module (func (export \"f\") " + "(block " * k + ")" * k + "))")
+
+    assert decode(nested(MAX_NESTING)).code
+    old = sys.getrecursionlimit()
+    try:
+        for limit in (old, 20_000):
+            sys.setrecursionlimit(limit)
+            with pytest.raises(ProgramError, match=f"at most {MAX_NESTING}"):
+                decode(nested(MAX_NESTING + 1))
+    finally:
+        sys.setrecursionlimit(old)
+    with pytest.raises(ProgramError, match="nests blocks"):  # a RecursionError inside the reader, or the limit
+        decode(nested(5000))
 
 
 def test_more_sections_than_the_reader_follows_are_refused():

@@ -59,20 +59,28 @@ def check_memory(
     addr_bits: int,
     ts_bits: int,
     name: str = "mem",
+    written_first: bool = False,
 ) -> list[list[LC]]:
     """Constrain ``accesses`` ``(addr, ts, w, v)`` to be a consistent memory history (see the module docstring).
 
-    Pads to a power of two with writes of 0 at address ``2^addr_bits − 1``
-    (reserved: the caller never uses it). Returns the sorted tuples.
+    ``v`` is one value or a list of values (a tuple stored at each address: a program ROM's descriptor).
+    ``written_first``: every address's first access must be a write (a ROM whose entries are all
+    initial writes: a read of a pc with no entry has no witness) instead of reading zero.
+    Pads to a power of two with writes of 0 at address ``2^addr_bits − 1`` (reserved: the caller never
+    uses it). Returns the sorted tuples ``[addr, ts, w, *values]``.
     """
     n = len(accesses)
     size = padded_size(n)
     if size >= 1 << ts_bits:
         raise ValueError(f"{name}: {size} accesses do not fit {ts_bits}-bit times")
     pad_addr = (1 << addr_bits) - 1
-    rows = [[cb._lc(a), cb._lc(t), cb._lc(w), cb._lc(v)] for a, t, w, v in accesses]
+    rows = []
+    for a, t, w, v in accesses:
+        vals = v if isinstance(v, (list, tuple)) else [v]
+        rows.append([cb._lc(a), cb._lc(t), cb._lc(w), *map(cb._lc, vals)])
+    width = len(rows[0]) - 3
     for p in range(n, size):
-        rows.append([cb.const(pad_addr), cb.const(p), cb.const(1), cb.const(0)])
+        rows.append([cb.const(pad_addr), cb.const(p), cb.const(1)] + [cb.const(0)] * width)
 
     def order(get):
         keys = [(get(r[0]), get(r[1])) for r in rows]
@@ -80,16 +88,28 @@ def check_memory(
 
     s = permute(cb, rows, order, name=f"{name}.net")
     bits = max(addr_bits, ts_bits)
-    a0, _, w0, v0 = s[0]
-    cb.constrain(1 - w0, v0, 0, f"{name}: the first access reads zero unless it writes")
+    w0 = s[0][2]
+    if written_first:
+        cb.assert_equal(w0, 1, f"{name}: the first access in order is a write")
+    else:
+        for e in range(width):
+            cb.constrain(1 - w0, s[0][3 + e], 0, f"{name}: the first access reads zero unless it writes")
     for i in range(size - 1):
-        a, t, _, v = s[i]
-        a1, t1, w1, v1 = s[i + 1]
+        a, t = s[i][0], s[i][1]
+        a1, t1, w1 = s[i + 1][0], s[i + 1][1], s[i + 1][2]
         same = is_equal(cb, a1, a, f"{name}.same{i}")
         addr_gap = a1 - a - 1
         d = addr_gap + cb.mul(same, (t1 - t - 1) - addr_gap, f"{name}.d{i}", f"{name}: pair {i} order")
         range_check(cb, d, bits, f"{name}.order{i}")
+        if written_first:
+            # a read follows an access to its own address, and carries its values
+            cb.constrain(1 - w1, 1 - same, 0, f"{name}: read {i + 1} in order has an entry before it")
+            for e in range(width):
+                cb.constrain(1 - w1, s[i + 1][3 + e] - s[i][3 + e], 0, f"{name}: read {i + 1} in order, field {e}, is the entry's")
+            continue
         rd = cb.mul(1 - w1, same, f"{name}.r{i}", f"{name}: pair {i} read flag")
-        cb.constrain(rd, v1 - v, 0, f"{name}: access {i + 1} in order reads the value before it")
-        cb.constrain((1 - w1) - rd, v1, 0, f"{name}: access {i + 1} in order is a first read of zero")
+        for e in range(width):
+            v, v1 = s[i][3 + e], s[i + 1][3 + e]
+            cb.constrain(rd, v1 - v, 0, f"{name}: access {i + 1} in order reads the value before it")
+            cb.constrain((1 - w1) - rd, v1, 0, f"{name}: access {i + 1} in order is a first read of zero")
     return s

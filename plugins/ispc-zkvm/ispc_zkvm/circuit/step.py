@@ -249,7 +249,7 @@ class StepCircuit:
         frame_rows = [(a, cb.const(t), wflag, v) for t, (a, _, wflag, v) in enumerate(frame_acc)]
         pc_bits = max(2, (len(self.rom)).bit_length() + 1)
         ts_bits_rom = padded_size(len(rom_rows)).bit_length() + 1
-        _check_tuples(cb, rom_rows, addr_bits=pc_bits, ts_bits=ts_bits_rom, name="rom")
+        check_memory(cb, rom_rows, addr_bits=pc_bits, ts_bits=ts_bits_rom, name="rom", written_first=True)
         addr_bits = max(2, self.top.bit_length() + 1)
         check_memory(cb, frame_rows, addr_bits=addr_bits, ts_bits=padded_size(len(frame_rows)).bit_length() + 1, name="frame")
 
@@ -370,39 +370,6 @@ class StepCircuit:
                 return cb.witness_values()
             finally:
                 self._rows = []
-
-
-def _check_tuples(cb, rows, *, addr_bits, ts_bits, name):
-    """The ROM: read-only memory of tuples (init writes, then reads) — the memory checker on each field."""
-    from .network import permute
-    from ispc_core.zk.gadgets import is_equal, range_check
-
-    n = len(rows)
-    size = padded_size(n)
-    width = len(rows[0][3])
-    pad_addr = (1 << addr_bits) - 1
-    flat = [[cb._lc(a), cb._lc(t), cb._lc(w), *map(cb._lc, vals)] for a, t, w, vals in rows]
-    for p in range(n, size):
-        flat.append([cb.const(pad_addr), cb.const(p), cb.const(1)] + [cb.const(0)] * width)
-
-    def order(get):
-        keys = [(get(r[0]), get(r[1])) for r in flat]
-        return sorted(range(size), key=lambda i: keys[i])
-
-    s = permute(cb, flat, order, name=f"{name}.net")
-    bits = max(addr_bits, ts_bits)
-    cb.assert_equal(s[0][2], 1, f"{name}: the first entry in order is the program's")
-    for i in range(size - 1):
-        a, t = s[i][0], s[i][1]
-        a1, t1, w1 = s[i + 1][0], s[i + 1][1], s[i + 1][2]
-        same = is_equal(cb, a1, a, f"{name}.same{i}")
-        gap = a1 - a - 1
-        d = gap + cb.mul(same, (t1 - t - 1) - gap, f"{name}.d{i}", f"{name}: pair {i} order")
-        range_check(cb, d, bits, f"{name}.order{i}")
-        # a read (w = 0) is of the same pc as the entry before it, and carries the same fields
-        cb.constrain(1 - w1, 1 - same, 0, f"{name}: read {i + 1} in order has a program entry before it")
-        for e in range(width):
-            cb.constrain(1 - w1, s[i + 1][3 + e] - s[i][3 + e], 0, f"{name}: read {i + 1} in order, field {e}, is the program's")
 
 
 def compile_program(program: Program, capacity: int, curve: str) -> StepCircuit:
