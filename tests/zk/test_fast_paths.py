@@ -56,7 +56,7 @@ def test_fixed_base_msm_equals_pippenger_and_the_reference(window_bits):
 
 
 def test_fixed_base_msm_window_follows_the_number_of_points():
-    """Few points get 8-bit tables; a zkML key's hundreds get 4-bit ones (an eighth of the memory)."""
+    """Few points get 8-bit tables; a zkML key's hundreds get 8-bit windows on the two low bytes and 4-bit ones above."""
     g1 = get_backend("bn254", prefer="fast").g1
     few = [g1.generator()] * 8
     assert g1.fixed_base_msm(few).c == 8
