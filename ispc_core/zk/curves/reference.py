@@ -7,6 +7,7 @@ Points are py_ecc projective tuples.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Sequence
 
 from .base import CurveBackend, Group
@@ -92,9 +93,23 @@ class ReferenceBackend(CurveBackend):
 
     def __init__(self, curve: CurveSpec):
         self.curve = curve
-        self.g1 = _RefGroup(curve, "G1")
-        self.g2 = _RefGroup(curve, "G2")
-        self.m = _pyecc(curve)
+
+    # py_ecc is imported on first use: its bls12-381 module takes ~0.3 s to import, which every process
+    # that only registers the backends (a bn254 prover, say) would otherwise pay
+    @cached_property
+    def g1(self) -> _RefGroup:
+        """G1 on py_ecc."""
+        return _RefGroup(self.curve, "G1")
+
+    @cached_property
+    def g2(self) -> _RefGroup:
+        """G2 on py_ecc."""
+        return _RefGroup(self.curve, "G2")
+
+    @cached_property
+    def m(self):
+        """The py_ecc module of this curve."""
+        return _pyecc(self.curve)
 
     def pairing_check(self, pairs):
         m = self.m
