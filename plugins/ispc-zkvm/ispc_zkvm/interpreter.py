@@ -29,6 +29,7 @@ Example::
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Sequence
 
 import attrs
@@ -164,28 +165,14 @@ def binary(op: str, a: int, b: int) -> int:
         return ((a << k) | (a >> (bits - k))) & mask if k else a
     if name == "rotr":
         return ((a >> k) | (a << (bits - k))) & mask if k else a
-    if name == "eq":
-        return int(a == b)
-    if name == "ne":
-        return int(a != b)
-    if name == "lt_u":
-        return int(a < b)
-    if name == "gt_u":
-        return int(a > b)
-    if name == "le_u":
-        return int(a <= b)
-    if name == "ge_u":
-        return int(a >= b)
-    x, y = sg(a), sg(b)
-    if name == "lt_s":
-        return int(x < y)
-    if name == "gt_s":
-        return int(x > y)
-    if name == "le_s":
-        return int(x <= y)
-    if name == "ge_s":
-        return int(x >= y)
+    cmp, _, sign = name.partition("_")
+    if cmp in _COMPARE and (sign in ("u", "s") or cmp in ("eq", "ne")):
+        x, y = (sg(a), sg(b)) if sign == "s" else (a, b)
+        return int(_COMPARE[cmp](x, y))
     raise KeyError(op)
+
+
+_COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "gt": operator.gt, "le": operator.le, "ge": operator.ge}
 
 
 def unary(op: str, a: int) -> int:
@@ -350,12 +337,7 @@ class Machine:
                         target = ins.imm[0]
                         if op == "br_if":
                             keep, lab = ins.imm[1], ins.imm[2]
-                            if keep:
-                                vals = stack[len(stack) - keep :]
-                                del stack[base + lab :]
-                                stack.extend(vals)
-                            else:
-                                del stack[base + lab :]
+                            _unwind(stack, base + lab, keep)
                             if target == "return":
                                 pc, f, locals_, base = self._return(frames, f, keep, base)
                                 if pc is None:
@@ -367,9 +349,7 @@ class Machine:
                 elif op == "br":
                     target, keep, lab = ins.imm
                     steps.append(Step(pc, op, (), (), (), (), depth))
-                    vals = stack[len(stack) - keep :] if keep else []
-                    del stack[base + lab :]
-                    stack.extend(vals)
+                    _unwind(stack, base + lab, keep)
                     pc = target
                 elif op == "br_table":
                     arms, default = ins.imm
@@ -377,9 +357,7 @@ class Machine:
                     arm = arms[i] if i < len(arms) else default
                     steps.append(Step(pc, op, (i,), (), (), (), depth))
                     target, keep, lab = arm
-                    vals = stack[len(stack) - keep :] if keep else []
-                    del stack[base + lab :]
-                    stack.extend(vals)
+                    _unwind(stack, base + lab, keep)
                     if target == "return":
                         pc, f, locals_, base = self._return(frames, f, keep, base)
                         if pc is None:
@@ -494,6 +472,13 @@ class Machine:
             return None, f, None, base
         f, locals_, pc, base = frames.pop()
         return pc, f, locals_, base
+
+
+def _unwind(stack: list, height: int, keep: int) -> None:
+    """A branch: keep the top ``keep`` values and cut the stack below them to ``height``."""
+    vals = stack[len(stack) - keep :] if keep else []
+    del stack[height:]
+    stack.extend(vals)
 
 
 _BIN_NAMES = frozenset(("add", "sub", "mul", "div_s", "div_u", "rem_s", "rem_u", "and", "or", "xor", "shl", "shr_s",
