@@ -329,33 +329,24 @@ class Machine:
                     mem[addr : addr + n] = new.to_bytes(n, "little")
                     steps.append(Step(pc, op, (a, v), (), ((addr, n, old, new),), (), depth))
                     pc += 1
-                elif op == "br_if" or op == "if":
+                elif op == "if":
                     c = stack.pop()
-                    taken = (c != 0) if op == "br_if" else (c == 0)
                     steps.append(Step(pc, op, (c,), (), (), (), depth))
-                    if taken:
-                        target = ins.imm[0]
-                        if op == "br_if":
-                            keep, lab = ins.imm[1], ins.imm[2]
-                            _unwind(stack, base + lab, keep)
-                            if target == "return":
-                                pc, f, locals_, base = self._return(frames, f, keep, base)
-                                if pc is None:
-                                    break
-                                continue
-                        pc = target
+                    pc = ins.imm[0] if c == 0 else pc + 1
+                elif op in ("br", "br_if", "br_table"):
+                    if op == "br":
+                        inputs, arm = (), ins.imm
+                    elif op == "br_if":
+                        c = stack.pop()
+                        inputs, arm = (c,), ins.imm if c else None
                     else:
+                        i = stack.pop()
+                        arms, default = ins.imm
+                        inputs, arm = (i,), arms[i] if i < len(arms) else default
+                    steps.append(Step(pc, op, inputs, (), (), (), depth))
+                    if arm is None:  # br_if not taken
                         pc += 1
-                elif op == "br":
-                    target, keep, lab = ins.imm
-                    steps.append(Step(pc, op, (), (), (), (), depth))
-                    _unwind(stack, base + lab, keep)
-                    pc = target
-                elif op == "br_table":
-                    arms, default = ins.imm
-                    i = stack.pop()
-                    arm = arms[i] if i < len(arms) else default
-                    steps.append(Step(pc, op, (i,), (), (), (), depth))
+                        continue
                     target, keep, lab = arm
                     _unwind(stack, base + lab, keep)
                     if target == "return":
