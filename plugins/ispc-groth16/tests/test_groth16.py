@@ -228,3 +228,36 @@ def test_a_stored_key_for_another_constraint_system_is_not_used(tmp_path):
     h2 = Groth16Prover(tmp_path / "zkkeys").prove(Inst("small/1", r2, w2, "bn254"), "bn254").verification_key_hash
     assert h1 != h2  # a new key was made for the new constraint system
     assert KeyStore(tmp_path / "zkkeys").has_verification_key(h2)
+
+
+def test_a_forged_public_input_fails_under_the_wide_keys_mixed_window_table():
+    """A key with more than 32 public inputs verifies through the fixed-base table with 8-bit windows on
+    the two low bytes and 4-bit ones above (a zkML key's ~800 inputs). Small, negative (r - |v|) and
+    full-width inputs verify; each one negated, moved by one, moved past the low bytes (+2^16) or swapped
+    for its neighbour fails the pairing."""
+    from ispc_core.zk.r1cs import CircuitBuilder
+    from ispc_groth16.generator import generate_parameters
+    from ispc_groth16.prover import create_proof, prepare_proving_key
+    from ispc_groth16.verifier import prepare_verifying_key, verify_proof
+
+    cb = CircuitBuilder("bn254")
+    r = cb.r
+    values = [(i * 977) % 60000 for i in range(14)] + [r - 1 - (i * 313) % 60000 for i in range(14)]
+    values += [(1 << 200) + 12345 * i for i in range(12)] + [0, 1]
+    wires = [cb.public_input(f"x{i}", v) for i, v in enumerate(values)]
+    acc = cb.const(0)
+    for i, w in enumerate(wires):
+        acc = acc + cb.mul(w, w, f"sq{i}")
+    out = cb.witness("sum", hint=lambda get: get(acc))
+    cb.assert_equal(out, acc)
+    r1cs, wit = cb.build()
+    pk = generate_parameters(r1cs, "bn254")
+    proof = create_proof(prepare_proving_key(pk), wit)
+    pvk = prepare_verifying_key(pk.vk)
+    assert pvk.ic_table is not None and pvk.ic_table.c == 4  # the mixed-window table is the one under test
+    pub = r1cs.public_values(wit)
+    assert verify_proof(pvk, proof, pub)
+    for i, x in enumerate(pub):
+        for forged in {(r - x) % r, (x + 1) % r, (x - 1) % r, (x + (1 << 16)) % r, pub[(i + 1) % len(pub)]} - {x}:
+            bad = pub[:i] + [forged] + pub[i + 1 :]
+            assert not verify_proof(pvk, proof, bad), (i, forged)

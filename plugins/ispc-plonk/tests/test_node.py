@@ -170,3 +170,23 @@ def test_key_store_zkey_leaves_out_the_lagrange_section_and_loads_without_derivi
     (d / scheme.LEGACY_PK).write_bytes(write_zkey(read_zkey(short), srs["bn254"]))
     legacy = PlonkProver(ks, curve="bn254").prove(inst, "bn254")
     assert legacy.verification_key_hash == art.verification_key_hash and PlonkProver(ks).verify(legacy)
+
+
+@pytest.mark.parametrize("curve", ["bn254", "bls12-381"])
+def test_a_zero_public_input_forged_through_the_prover_api_is_rejected(curve, tmp_path, ptau_files):
+    """The verifier leaves zero public inputs out of PI(xi)'s sum: an artifact whose zero input is changed
+    (to 1, to r - 1) or whose nonzero input is zeroed must still fail PlonkProver.verify."""
+    from ispc_core.zk.fields import get_field
+
+    ks = tmp_path / "zkkeys"
+    ks.mkdir()
+    shutil.copy(ptau_files[curve], ks / "srs.ptau")
+    prover = PlonkProver(ks, curve=curve)
+    art = prover.prove(_instance(curve, x0=0), curve)
+    assert prover.verify(art) and 0 in art.public_inputs
+    r = get_field(curve).modulus
+    pub = list(art.public_inputs)
+    for i, x in enumerate(pub):
+        for forged in ({1, r - 1} if x == 0 else {0}):
+            bad = pub[:i] + [forged] + pub[i + 1 :]
+            assert not prover.verify(attrs.evolve(art, public_inputs=tuple(bad))), (i, forged)
