@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import Any
 
 import attrs
 

@@ -47,7 +47,6 @@ next stages (docs/zkvm.md).
 from __future__ import annotations
 
 import threading
-from typing import Sequence
 
 import attrs
 
